@@ -1,0 +1,1 @@
+//! `alertmanager.yml` (placeholder; built in its own branch).

@@ -1,0 +1,12 @@
+//! The alert receiver, with no HTTP server and no SQL: Alertmanager's configuration, the alert
+//! store, and silences. Dispatch, inhibition and notification come with the pipeline.
+//!
+//! Layout:
+//! - [`config`]: `alertmanager.yml`: loading, validation, errors with file and line, and the
+//!   Go-compatible rendering that `/api/v2/status` serves as `config.original`.
+//! - [`silence`]: silences, their protobuf encoding (`silencepb`), states, limits, GC, merge.
+//! - [`store`]: the alert store: ingestion defaults, merge of the same fingerprint, GC.
+
+pub mod config;
+pub mod silence;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Silences (placeholder; built in its own branch).

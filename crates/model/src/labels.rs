@@ -1,0 +1,302 @@
+//! Label sets: the identity of an alert.
+//!
+//! A [`LabelSet`] is immutable, sorted by name (byte-wise, as Go sorts strings) and stored in two
+//! allocations: one string holding every name and value back to back, and one array of end
+//! offsets. Alertmanager keeps a Go map per label set; a receiver holding 100k alerts pays for
+//! that many times over, so the compact layout is what keeps Klaxon's memory per alert small.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::quote::go_quote;
+
+/// Alertmanager's separator byte between names and values in fingerprints and hashes.
+const SEPARATOR_BYTE: u8 = 0xFF;
+/// FNV-1a 64-bit offset basis (prometheus/common `hashNew`).
+const FNV_OFFSET: u64 = 14695981039346656037;
+/// FNV-1a 64-bit prime.
+const FNV_PRIME: u64 = 1099511628211;
+
+/// An immutable, sorted set of label names and values.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct LabelSet {
+    /// Every name and value, concatenated in order: name0 value0 name1 value1 ...
+    text: Box<str>,
+    /// `ends[2i]` is the end of name i, `ends[2i+1]` the end of value i, as offsets into `text`.
+    ends: Box<[u32]>,
+}
+
+/// A fingerprint: FNV-1a 64 over the sorted labels, as the API shows alerts.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Fingerprint(pub u64);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl LabelSet {
+    /// The empty label set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a label set from pairs in any order. A repeated name keeps its last value, as a
+    /// Go map assignment would.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut sorted: Vec<(K, V)> = pairs.into_iter().collect();
+        // A stable sort keeps insertion order among equal names, so "last wins" is the last one.
+        sorted.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        let mut unique: Vec<(K, V)> = Vec::with_capacity(sorted.len());
+        for pair in sorted {
+            match unique.last_mut() {
+                Some(last) if last.0.as_ref() == pair.0.as_ref() => *last = pair,
+                _ => unique.push(pair),
+            }
+        }
+        Self::from_sorted_unique(unique.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+    }
+
+    /// Builds from pairs already sorted by name with no repeats (checked in debug builds).
+    fn from_sorted_unique<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let (count, bytes) =
+            pairs.clone().fold((0usize, 0usize), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
+        assert!(bytes <= u32::MAX as usize, "label set larger than 4 GiB");
+        let mut text = String::with_capacity(bytes);
+        let mut ends = Vec::with_capacity(count * 2);
+        let mut previous: Option<&str> = None;
+        for (name, value) in pairs {
+            debug_assert!(previous.is_none_or(|p| p < name), "names must be sorted and unique");
+            previous = Some(name);
+            text.push_str(name);
+            ends.push(text.len() as u32);
+            text.push_str(value);
+            ends.push(text.len() as u32);
+        }
+        Self { text: text.into_boxed_str(), ends: ends.into_boxed_slice() }
+    }
+
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    /// True when there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The label at `index` in name order.
+    fn pair(&self, index: usize) -> (&str, &str) {
+        let name_start = if index == 0 { 0 } else { self.ends[2 * index - 1] as usize };
+        let name_end = self.ends[2 * index] as usize;
+        let value_end = self.ends[2 * index + 1] as usize;
+        (&self.text[name_start..name_end], &self.text[name_end..value_end])
+    }
+
+    /// The labels in name order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
+        (0..self.len()).map(move |i| self.pair(i))
+    }
+
+    /// The label names in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.iter().map(|(name, _)| name)
+    }
+
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let mid = (low + high) / 2;
+            let (candidate, value) = self.pair(mid);
+            match candidate.cmp(name) {
+                std::cmp::Ordering::Equal => return Some(value),
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+            }
+        }
+        None
+    }
+
+    /// The value of `name`, or "" when absent: how matchers see a missing label.
+    pub fn value_or_empty(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+
+    /// True if the set has a label called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// A copy without labels whose value is empty (the API drops them on ingestion).
+    pub fn without_empty_values(&self) -> LabelSet {
+        if self.iter().all(|(_, v)| !v.is_empty()) {
+            return self.clone();
+        }
+        Self::from_sorted_unique(self.iter().filter(|(_, v)| !v.is_empty()))
+    }
+
+    /// The subset whose names satisfy `keep`.
+    pub fn filter(&self, mut keep: impl FnMut(&str) -> bool) -> LabelSet {
+        let kept: Vec<(&str, &str)> = self.iter().filter(|(name, _)| keep(name)).collect();
+        Self::from_sorted_unique(kept.into_iter())
+    }
+
+    /// Labels of `self` overridden and extended by `other`.
+    pub fn merged_with(&self, other: &LabelSet) -> LabelSet {
+        Self::from_pairs(self.iter().chain(other.iter()))
+    }
+
+    /// Feeds `name 0xFF value 0xFF` for every label, in name order, to `sink`.
+    fn for_each_signature_byte(&self, mut sink: impl FnMut(&[u8])) {
+        for (name, value) in self.iter() {
+            sink(name.as_bytes());
+            sink(&[SEPARATOR_BYTE]);
+            sink(value.as_bytes());
+            sink(&[SEPARATOR_BYTE]);
+        }
+    }
+
+    /// Alertmanager's fingerprint: FNV-1a 64 over the signature bytes.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut hash = FNV_OFFSET;
+        self.for_each_signature_byte(|bytes| {
+            for &byte in bytes {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(FNV_PRIME);
+            }
+        });
+        Fingerprint(hash)
+    }
+
+    /// Alertmanager's alert hash for the notification log: xxhash64 (seed 0) over the
+    /// signature bytes.
+    pub fn alert_hash(&self) -> u64 {
+        let mut hasher = xxhash_rust::xxh64::Xxh64::new(0);
+        self.for_each_signature_byte(|bytes| hasher.update(bytes));
+        hasher.digest()
+    }
+
+    /// `model.LabelSet.String()` as prometheus/common renders it in the version Alertmanager 0.25
+    /// was built with: `name="value"` pairs with Go-quoted values, sorted as whole strings and
+    /// joined by ", ". Group keys embed this, so it is a wire format.
+    pub fn go_string(&self) -> String {
+        let mut pairs: Vec<String> =
+            self.iter().map(|(name, value)| format!("{name}={}", go_quote(value))).collect();
+        pairs.sort();
+        format!("{{{}}}", pairs.join(", "))
+    }
+
+    /// Approximate heap bytes owned by this set, for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.len() + self.ends.len() * std::mem::size_of::<u32>()
+    }
+}
+
+impl fmt::Debug for LabelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Display for LabelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.go_string())
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for LabelSet {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self::from_pairs(iter)
+    }
+}
+
+impl Serialize for LabelSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (name, value) in self.iter() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for LabelSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LabelSetVisitor;
+        impl<'de> Visitor<'de> for LabelSetVisitor {
+            type Value = LabelSet;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of label names to string values")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<LabelSet, E> {
+                Ok(LabelSet::new())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LabelSet, A::Error> {
+                let mut pairs: Vec<(String, String)> =
+                    Vec::with_capacity(access.size_hint().unwrap_or(8));
+                while let Some((name, value)) = access.next_entry::<String, String>()? {
+                    pairs.push((name, value));
+                }
+                Ok(LabelSet::from_pairs(pairs))
+            }
+        }
+        deserializer.deserialize_any(LabelSetVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_and_last_value_wins() {
+        let set = LabelSet::from_pairs([("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![("a", "2"), ("b", "3")]);
+        assert_eq!(set.get("b"), Some("3"));
+        assert_eq!(set.get("c"), None);
+        assert_eq!(set.value_or_empty("c"), "");
+    }
+
+    #[test]
+    fn fingerprint_of_empty_set_is_the_offset_basis() {
+        assert_eq!(LabelSet::new().fingerprint(), Fingerprint(FNV_OFFSET));
+        assert_eq!(LabelSet::new().fingerprint().to_string(), "cbf29ce484222325");
+    }
+
+    #[test]
+    fn fingerprint_and_hash_follow_the_signature_layout() {
+        // Computed by hand from the definition: FNV-1a over "a\xffb\xff".
+        let set = LabelSet::from_pairs([("a", "b")]);
+        let mut hash = FNV_OFFSET;
+        for byte in [b'a', 0xFF, b'b', 0xFF] {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(FNV_PRIME);
+        }
+        assert_eq!(set.fingerprint(), Fingerprint(hash));
+        assert_eq!(set.alert_hash(), xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0));
+    }
+
+    #[test]
+    fn go_string_sorts_whole_pairs() {
+        // "a=" sorts after "a1=" because '=' (0x3D) is above the digits: the 0.25 ordering.
+        let set = LabelSet::from_pairs([("a", "x"), ("a1", "y\"z")]);
+        assert_eq!(set.go_string(), r#"{a1="y\"z", a="x"}"#);
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let set: LabelSet = serde_json::from_str(r#"{"z":"1","a":"2"}"#).unwrap();
+        assert_eq!(serde_json::to_string(&set).unwrap(), r#"{"a":"2","z":"1"}"#);
+    }
+}
