@@ -21,12 +21,15 @@ const FNV_OFFSET: u64 = 14695981039346656037;
 const FNV_PRIME: u64 = 1099511628211;
 
 /// An immutable, sorted set of label names and values.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+///
+/// One allocation holds a header and the text. The header is `W` (4 or 8, the width in hex
+/// digits of every number that follows), the label count, then the end offset (relative to
+/// the text) of every name and value; the text is every name and value back to back. Hex
+/// digits keep the whole buffer a valid `str`, so slicing needs neither validation nor
+/// unsafe code, and sets under 64 KiB pay four bytes per offset.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LabelSet {
-    /// Every name and value, concatenated in order: name0 value0 name1 value1 ...
-    text: Box<str>,
-    /// `ends[2i]` is the end of name i, `ends[2i+1]` the end of value i, as offsets into `text`.
-    ends: Box<[u32]>,
+    buffer: Box<str>,
 }
 
 /// A fingerprint: FNV-1a 64 over the sorted labels, as the API shows alerts.
@@ -68,39 +71,71 @@ impl LabelSet {
 
     /// Builds from pairs already sorted by name with no repeats (checked in debug builds).
     fn from_sorted_unique<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
-        let (count, bytes) =
+        let (count, text_bytes) =
             pairs.clone().fold((0usize, 0usize), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
-        assert!(bytes <= u32::MAX as usize, "label set larger than 4 GiB");
-        let mut text = String::with_capacity(bytes);
-        let mut ends = Vec::with_capacity(count * 2);
+        if count == 0 {
+            return Self::default();
+        }
+        let width = if text_bytes.max(count) <= 0xFFFF { 4 } else { 8 };
+        assert!(text_bytes <= u32::MAX as usize, "label set larger than 4 GiB");
+        let header_bytes = 1 + width * (1 + 2 * count);
+        let mut buffer = String::with_capacity(header_bytes + text_bytes);
+        buffer.push(if width == 4 { '4' } else { '8' });
+        push_hex(&mut buffer, count, width);
+        let mut end = 0;
+        for (name, value) in pairs.clone() {
+            end += name.len();
+            push_hex(&mut buffer, end, width);
+            end += value.len();
+            push_hex(&mut buffer, end, width);
+        }
         let mut previous: Option<&str> = None;
         for (name, value) in pairs {
             debug_assert!(previous.is_none_or(|p| p < name), "names must be sorted and unique");
             previous = Some(name);
-            text.push_str(name);
-            ends.push(text.len() as u32);
-            text.push_str(value);
-            ends.push(text.len() as u32);
+            buffer.push_str(name);
+            buffer.push_str(value);
         }
-        Self { text: text.into_boxed_str(), ends: ends.into_boxed_slice() }
+        debug_assert_eq!(buffer.len(), header_bytes + text_bytes);
+        Self { buffer: buffer.into_boxed_str() }
+    }
+
+    /// Width in hex digits of the header numbers (0 for the empty set).
+    fn width(&self) -> usize {
+        match self.buffer.as_bytes().first() {
+            Some(b'4') => 4,
+            Some(_) => 8,
+            None => 0,
+        }
+    }
+
+    /// The `index`-th header number.
+    fn header_number(&self, index: usize) -> usize {
+        let width = self.width();
+        let start = 1 + index * width;
+        usize::from_str_radix(&self.buffer[start..start + width], 16)
+            .expect("label set header is hex written by from_sorted_unique")
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        if self.buffer.is_empty() { 0 } else { self.header_number(0) }
     }
 
     /// True when there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.buffer.is_empty()
     }
 
     /// The label at `index` in name order.
     fn pair(&self, index: usize) -> (&str, &str) {
-        let name_start = if index == 0 { 0 } else { self.ends[2 * index - 1] as usize };
-        let name_end = self.ends[2 * index] as usize;
-        let value_end = self.ends[2 * index + 1] as usize;
-        (&self.text[name_start..name_end], &self.text[name_end..value_end])
+        let count = self.len();
+        let text_start = 1 + self.width() * (1 + 2 * count);
+        let name_start = if index == 0 { 0 } else { self.header_number(2 * index) };
+        let name_end = self.header_number(2 * index + 1);
+        let value_end = self.header_number(2 * index + 2);
+        let text = &self.buffer[text_start..];
+        (&text[name_start..name_end], &text[name_end..value_end])
     }
 
     /// The labels in name order.
@@ -199,8 +234,33 @@ impl LabelSet {
 
     /// Approximate heap bytes owned by this set, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.text.len() + self.ends.len() * std::mem::size_of::<u32>()
+        self.buffer.len()
     }
+}
+
+impl Ord for LabelSet {
+    /// Orders by the label pairs, name first, as a sorted list of pairs compares.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl PartialOrd for LabelSet {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Default for LabelSet {
+    fn default() -> Self {
+        Self { buffer: Box::from("") }
+    }
+}
+
+/// Appends `number` as exactly `width` lowercase hex digits.
+fn push_hex(buffer: &mut String, number: usize, width: usize) {
+    use std::fmt::Write;
+    let _ = write!(buffer, "{number:0width$x}");
 }
 
 impl fmt::Debug for LabelSet {
@@ -292,6 +352,15 @@ mod tests {
         // "a=" sorts after "a1=" because '=' (0x3D) is above the digits: the 0.25 ordering.
         let set = LabelSet::from_pairs([("a", "x"), ("a1", "y\"z")]);
         assert_eq!(set.go_string(), r#"{a1="y\"z", a="x"}"#);
+    }
+
+    #[test]
+    fn large_sets_use_wide_offsets() {
+        let big = "x".repeat(70_000);
+        let set = LabelSet::from_pairs([("a", big.as_str()), ("b", "2")]);
+        assert_eq!(set.get("a").map(str::len), Some(70_000));
+        assert_eq!(set.get("b"), Some("2"));
+        assert_eq!(set.len(), 2);
     }
 
     #[test]
