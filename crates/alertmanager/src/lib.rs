@@ -4,9 +4,11 @@
 //! Layout:
 //! - [`config`]: `alertmanager.yml`: loading, validation, errors with file and line, and the
 //!   Go-compatible rendering that `/api/v2/status` serves as `config.original`.
+//! - [`dispatch`]: the routing tree (aggregation groups come with the pipeline).
 //! - [`silence`]: silences, their protobuf encoding (`silencepb`), states, limits, GC, merge.
 //! - [`store`]: the alert store: ingestion defaults, merge of the same fingerprint, GC.
 
 pub mod config;
+pub mod dispatch;
 pub mod silence;
 pub mod store;

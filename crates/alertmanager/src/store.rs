@@ -1,1 +1,174 @@
-//! The alert store (placeholder).
+//! The alert store: every alert the receiver holds, keyed by fingerprint.
+//!
+//! It applies Alertmanager's rule for a re-sent alert (merge only when the time ranges overlap)
+//! and drops resolved alerts on GC. Alerts are local to one instance and never gossiped. The
+//! store keeps nothing but the alerts: silencing and inhibition status is computed by callers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, Utc};
+use model::{Alert, Fingerprint};
+
+/// All alerts held by this instance.
+#[derive(Default)]
+pub struct AlertStore {
+    alerts: RwLock<HashMap<Fingerprint, Alert>>,
+    /// Generator URLs are mostly identical across alerts; one copy serves them all.
+    generator_urls: Mutex<HashSet<Arc<str>>>,
+}
+
+impl AlertStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores a batch of validated alerts, merging each with the stored alert of the same
+    /// fingerprint when their time ranges overlap, as Alertmanager's memory provider does.
+    pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) {
+        let mut alerts = alerts;
+        {
+            let mut urls = self.generator_urls.lock().expect("generator url lock poisoned");
+            for alert in &mut alerts {
+                alert.generator_url = intern(&mut urls, &alert.generator_url);
+            }
+        }
+        let mut stored = self.alerts.write().expect("alert store lock poisoned");
+        stored.reserve(alerts.len());
+        for alert in alerts {
+            let fingerprint = alert.fingerprint();
+            let alert = match stored.get(&fingerprint) {
+                Some(old) if overlaps(old, &alert) => old.merge(&alert, now),
+                _ => alert,
+            };
+            stored.insert(fingerprint, alert);
+        }
+    }
+
+    /// The alert with this fingerprint, if stored.
+    pub fn get(&self, fingerprint: Fingerprint) -> Option<Alert> {
+        self.alerts.read().expect("alert store lock poisoned").get(&fingerprint).cloned()
+    }
+
+    /// Calls `visit` for every stored alert while holding a read lock; `visit` must not call
+    /// back into the store.
+    pub fn for_each(&self, mut visit: impl FnMut(&Alert)) {
+        for alert in self.alerts.read().expect("alert store lock poisoned").values() {
+            visit(alert);
+        }
+    }
+
+    /// Number of stored alerts (resolved ones included until GC).
+    pub fn len(&self) -> usize {
+        self.alerts.read().expect("alert store lock poisoned").len()
+    }
+
+    /// True when no alert is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes alerts resolved at `now` and returns them.
+    pub fn gc(&self, now: DateTime<Utc>) -> Vec<Alert> {
+        let mut removed = Vec::new();
+        self.alerts.write().expect("alert store lock poisoned").retain(|_, alert| {
+            if alert.resolved_at(now) {
+                removed.push(alert.clone());
+                false
+            } else {
+                true
+            }
+        });
+        let mut urls = self.generator_urls.lock().expect("generator url lock poisoned");
+        let still_used: HashSet<Arc<str>> = {
+            let alerts = self.alerts.read().expect("alert store lock poisoned");
+            alerts.values().map(|a| a.generator_url.clone()).collect()
+        };
+        urls.retain(|url| still_used.contains(url));
+        removed
+    }
+}
+
+/// Alertmanager merges a re-sent alert into the stored one only when the new alert's end or
+/// start falls strictly inside the stored alert's range; otherwise the new alert replaces it.
+fn overlaps(old: &Alert, new: &Alert) -> bool {
+    (new.ends_at > old.starts_at && new.ends_at < old.ends_at)
+        || (new.starts_at > old.starts_at && new.starts_at < old.ends_at)
+}
+
+/// Returns the shared copy of `url`, adding it if new.
+fn intern(urls: &mut HashSet<Arc<str>>, url: &Arc<str>) -> Arc<str> {
+    if let Some(shared) = urls.get(url) {
+        return shared.clone();
+    }
+    urls.insert(url.clone());
+    url.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use model::LabelSet;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    fn alert(starts: i64, ends: i64, updated: i64, summary: &str) -> Alert {
+        Alert {
+            labels: LabelSet::from_pairs([("alertname", "A")]),
+            annotations: LabelSet::from_pairs([("summary", summary)]),
+            starts_at: at(starts),
+            ends_at: at(ends),
+            generator_url: Arc::from("http://gen"),
+            updated_at: at(updated),
+            timeout: false,
+        }
+    }
+
+    #[test]
+    fn overlapping_alert_merges_keeping_earliest_start() {
+        let store = AlertStore::new();
+        store.put(vec![alert(0, 100, 0, "first")], at(0));
+        store.put(vec![alert(10, 200, 10, "second")], at(10));
+        let merged = store.get(alert(0, 0, 0, "").fingerprint()).unwrap();
+        assert_eq!(merged.starts_at, at(0));
+        assert_eq!(merged.ends_at, at(200));
+        assert_eq!(merged.annotations.get("summary"), Some("second"));
+    }
+
+    #[test]
+    fn disjoint_alert_replaces() {
+        let store = AlertStore::new();
+        store.put(vec![alert(0, 100, 0, "first")], at(0));
+        store.put(vec![alert(150, 200, 150, "later")], at(150));
+        let stored = store.get(alert(0, 0, 0, "").fingerprint()).unwrap();
+        assert_eq!(stored.starts_at, at(150));
+    }
+
+    #[test]
+    fn gc_removes_only_resolved_alerts_and_unused_urls() {
+        let store = AlertStore::new();
+        let mut firing = alert(0, 1000, 0, "x");
+        firing.labels = LabelSet::from_pairs([("alertname", "B")]);
+        firing.generator_url = Arc::from("http://other");
+        store.put(vec![alert(0, 100, 0, "x"), firing], at(0));
+        let removed = store.gc(at(100));
+        assert_eq!(removed.len(), 1);
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.generator_urls.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn urls_are_shared() {
+        let store = AlertStore::new();
+        let mut second = alert(0, 100, 0, "x");
+        second.labels = LabelSet::from_pairs([("alertname", "C")]);
+        store.put(vec![alert(0, 100, 0, "x"), second.clone()], at(0));
+        let a = store.get(alert(0, 0, 0, "").fingerprint()).unwrap();
+        let b = store.get(second.fingerprint()).unwrap();
+        assert!(Arc::ptr_eq(&a.generator_url, &b.generator_url));
+    }
+}

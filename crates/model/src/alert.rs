@@ -1,6 +1,8 @@
 //! Alerts as the receiver stores them, and Alertmanager's rule for merging two copies of the
 //! same alert.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::labels::{Fingerprint, LabelSet};
@@ -16,8 +18,8 @@ pub struct Alert {
     pub starts_at: DateTime<Utc>,
     /// When the alert resolves (or resolved). Never unset once stored.
     pub ends_at: DateTime<Utc>,
-    /// Link back to the source of the alert.
-    pub generator_url: Box<str>,
+    /// Link back to the source of the alert (shared: most alerts of a source carry the same).
+    pub generator_url: Arc<str>,
     /// When the receiver last accepted this alert.
     pub updated_at: DateTime<Utc>,
     /// True when `ends_at` was not given and was derived from `resolve_timeout`.

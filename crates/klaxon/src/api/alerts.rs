@@ -1,0 +1,201 @@
+//! `/api/v2/alerts`: ingestion with Alertmanager's defaults and validation, and the filtered
+//! listing with each alert's receivers and silencing status.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use chrono::{DateTime, Utc};
+use model::{Alert, LabelSet, Matcher};
+
+use super::error::ApiError;
+use super::query::QueryParams;
+use super::types::{AlertStatusJson, GettableAlert, PostableAlert, ReceiverJson, format_time};
+use crate::app::App;
+
+/// `POST /api/v2/alerts`: stores every valid alert; any invalid one makes the answer a 400
+/// listing every reason, but the valid ones are kept.
+pub(crate) async fn post_alerts(
+    State(app): State<Arc<App>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let postable: Vec<PostableAlert> = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::BadRequest(format!("parsing alerts body: {error}")))?;
+    let now = app.now();
+    let resolve_timeout = app.config.load().config.global.resolve_timeout;
+    let mut valid = Vec::with_capacity(postable.len());
+    let mut reasons = Vec::new();
+    for alert in postable {
+        let alert = with_defaults(alert, now, resolve_timeout);
+        let status = if alert.ends_at > now { "firing" } else { "resolved" };
+        app.metrics.alerts_received.with_label_values(&[status]).inc();
+        match validate(&alert) {
+            Ok(()) => valid.push(alert),
+            Err(reason) => {
+                app.metrics.alerts_invalid.inc();
+                reasons.push(reason);
+            }
+        }
+    }
+    app.alerts.put(valid, now);
+    if !reasons.is_empty() {
+        return Err(ApiError::BadRequest(reasons.join("; ")));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Applies Alertmanager's ingestion defaults: a missing start is the end (or now), a missing
+/// end is now plus `resolve_timeout` and marks the alert as timing out; empty labels go.
+fn with_defaults(
+    alert: PostableAlert,
+    now: DateTime<Utc>,
+    resolve_timeout: std::time::Duration,
+) -> Alert {
+    let starts_at = alert.starts_at.or(alert.ends_at).unwrap_or(now);
+    let (ends_at, timeout) = match alert.ends_at {
+        Some(ends_at) => (ends_at, false),
+        None => (now + chrono::Duration::from_std(resolve_timeout).unwrap_or_default(), true),
+    };
+    Alert {
+        labels: alert.labels.unwrap_or_default().without_empty_values(),
+        annotations: alert.annotations.unwrap_or_default(),
+        starts_at,
+        ends_at,
+        generator_url: Arc::from(alert.generator_url.unwrap_or_default()),
+        updated_at: now,
+        timeout,
+    }
+}
+
+/// Alertmanager's `Alert.Validate`, with its messages.
+fn validate(alert: &Alert) -> Result<(), String> {
+    if alert.ends_at < alert.starts_at {
+        return Err("start time must be before end time".to_owned());
+    }
+    if let Some(name) = alert.labels.names().find(|name| !is_valid_label_name(name)) {
+        return Err(format!("invalid label set: invalid name {}", model::quote::go_quote(name)));
+    }
+    if alert.labels.is_empty() {
+        return Err("at least one label pair required".to_owned());
+    }
+    if let Some(name) = alert.annotations.names().find(|name| !is_valid_label_name(name)) {
+        return Err(format!("invalid annotations: invalid name {}", model::quote::go_quote(name)));
+    }
+    Ok(())
+}
+
+/// Prometheus's classic label name rule, which Alertmanager 0.25 enforces.
+fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Which alerts `GET /api/v2/alerts` keeps.
+struct AlertFilter {
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
+    unprocessed: bool,
+    matchers: Vec<Matcher>,
+    receiver: Option<model::goregex::GoRegex>,
+}
+
+impl AlertFilter {
+    fn from_query(query: &QueryParams) -> Result<AlertFilter, ApiError> {
+        let receiver = match query.first("receiver") {
+            Some(pattern) => {
+                Some(model::goregex::GoRegex::new_anchored(pattern).map_err(|error| {
+                    ApiError::BadRequest(format!("failed to parse receiver param: {error}"))
+                })?)
+            }
+            None => None,
+        };
+        Ok(AlertFilter {
+            active: query.boolean("active", true)?,
+            silenced: query.boolean("silenced", true)?,
+            inhibited: query.boolean("inhibited", true)?,
+            unprocessed: query.boolean("unprocessed", true)?,
+            matchers: query.matchers()?,
+            receiver,
+        })
+    }
+}
+
+/// `GET /api/v2/alerts`.
+pub(crate) async fn get_alerts(
+    State(app): State<Arc<App>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<GettableAlert>>, ApiError> {
+    let filter = AlertFilter::from_query(&QueryParams::parse(raw.as_deref()))?;
+    let now = app.now();
+    let config = app.config.load();
+    let silences = app.silences();
+    let mut result = Vec::new();
+    app.alerts.for_each(|alert| {
+        if alert.ends_at < now {
+            return;
+        }
+        let silenced_by = silences.mutes(&alert.labels, now);
+        let inhibited_by: Vec<String> = Vec::new();
+        let state =
+            if silenced_by.is_empty() && inhibited_by.is_empty() { "active" } else { "suppressed" };
+        if (!filter.active && state == "active")
+            || (!filter.unprocessed && state == "unprocessed")
+            || (!filter.silenced && !silenced_by.is_empty())
+            || (!filter.inhibited && !inhibited_by.is_empty())
+            || !matches_filter_labels(&filter.matchers, &alert.labels)
+        {
+            return;
+        }
+        let receivers: Vec<ReceiverJson> = config
+            .route
+            .matching(&alert.labels)
+            .into_iter()
+            .map(|route| ReceiverJson { name: route.options.receiver.clone() })
+            .collect();
+        if let Some(regex) = &filter.receiver {
+            if !receivers.iter().any(|r| regex.is_match(&r.name)) {
+                return;
+            }
+        }
+        result.push(gettable_alert(alert, receivers, silenced_by, inhibited_by, state));
+    });
+    drop(silences);
+    result.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    Ok(Json(result))
+}
+
+fn gettable_alert(
+    alert: &Alert,
+    receivers: Vec<ReceiverJson>,
+    silenced_by: Vec<String>,
+    inhibited_by: Vec<String>,
+    state: &'static str,
+) -> GettableAlert {
+    GettableAlert {
+        annotations: alert.annotations.clone(),
+        ends_at: format_time(alert.ends_at),
+        fingerprint: alert.fingerprint().to_string(),
+        receivers,
+        starts_at: format_time(alert.starts_at),
+        status: AlertStatusJson { inhibited_by, silenced_by, state },
+        updated_at: format_time(alert.updated_at),
+        generator_url: alert.generator_url.to_string(),
+        labels: alert.labels.clone(),
+    }
+}
+
+/// The API's filter semantics: a matcher with an empty value is satisfied by an absent label
+/// (for `=`/`=~`) or a present one (for `!=`/`!~`); otherwise the label's value must match.
+pub(crate) fn matches_filter_labels(matchers: &[Matcher], labels: &LabelSet) -> bool {
+    matchers.iter().all(|matcher| {
+        let value = labels.get(&matcher.name);
+        if matcher.value.is_empty() && (value.is_some() != matcher.match_type.is_positive()) {
+            return true;
+        }
+        matcher.matches(value.unwrap_or(""))
+    })
+}

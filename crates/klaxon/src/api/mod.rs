@@ -1,0 +1,38 @@
+//! The HTTP API: Alertmanager's API v2 with its paths, JSON shapes and status codes, the
+//! `/-/` management endpoints and `/metrics`, all under the route prefix.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{any, get, post};
+
+use crate::app::App;
+
+mod alerts;
+mod error;
+mod query;
+mod silences;
+mod status;
+mod types;
+
+/// Largest request body accepted (Alertmanager has no limit; a bound keeps one client from
+/// exhausting memory).
+const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// The whole router, mounted under `prefix` ("" for the root).
+pub fn router(app: Arc<App>, prefix: &str) -> Router {
+    let api = Router::new()
+        .route("/api/v2/status", get(status::get_status))
+        .route("/api/v2/receivers", get(status::get_receivers))
+        .route("/api/v2/alerts", get(alerts::get_alerts).post(alerts::post_alerts))
+        .route("/api/v2/silences", get(silences::get_silences).post(silences::post_silences))
+        .route("/api/v2/silence/{id}", get(silences::get_silence).delete(silences::delete_silence))
+        .route("/api/v1/{*rest}", any(status::gone))
+        .route("/-/healthy", get(status::ok).head(status::ok))
+        .route("/-/ready", get(status::ok).head(status::ok))
+        .route("/-/reload", post(status::reload))
+        .route("/metrics", get(status::metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(app);
+    if prefix.is_empty() { api } else { Router::new().nest(prefix, api) }
+}

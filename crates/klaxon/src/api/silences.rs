@@ -1,0 +1,140 @@
+//! `/api/v2/silences` and `/api/v2/silence/{id}`: create, update, list, get and expire.
+
+use std::sync::Arc;
+
+use alertmanager::silence::{self, Silence, SilenceError};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use chrono::{DateTime, Utc};
+use model::{MatchType, Matcher};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::query::QueryParams;
+use super::types::{GettableSilence, MatcherJson, PostableSilence, SilenceStatusJson, format_time};
+use crate::app::App;
+
+/// `GET /api/v2/silences`.
+pub(crate) async fn get_silences(
+    State(app): State<Arc<App>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<GettableSilence>>, ApiError> {
+    let matchers = QueryParams::parse(raw.as_deref()).matchers()?;
+    let now = app.now();
+    let silences = app.silences().query(&matchers, now);
+    Ok(Json(silences.iter().map(|s| gettable_silence(s, now)).collect()))
+}
+
+/// `GET /api/v2/silence/{id}`.
+pub(crate) async fn get_silence(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Json<GettableSilence>, ApiError> {
+    let now = app.now();
+    let silences = app.silences();
+    let silence = silences.get(&id).ok_or_else(|| ApiError::NotFound(String::new()))?;
+    Ok(Json(gettable_silence(silence, now)))
+}
+
+/// `DELETE /api/v2/silence/{id}`: expires the silence.
+pub(crate) async fn delete_silence(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let now = app.now();
+    match app.silences().expire(&id, now) {
+        Ok(()) => Ok(StatusCode::OK.into_response()),
+        Err(SilenceError::NotFound) => Err(ApiError::NotFound(String::new())),
+        Err(error) => Err(ApiError::Internal(error.to_string())),
+    }
+}
+
+/// `POST /api/v2/silences`: creates a silence, or updates the one named by `id`.
+pub(crate) async fn post_silences(
+    State(app): State<Arc<App>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let postable: PostableSilence = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::BadRequest(format!("parsing silence body: {error}")))?;
+    let now = app.now();
+    let silence = silence_from_postable(postable, now)?;
+    if silence.starts_at >= silence.ends_at {
+        return Err(ApiError::BadRequest(
+            "Failed to create silence: start time must be before end time".to_owned(),
+        ));
+    }
+    if silence.ends_at < now {
+        return Err(ApiError::BadRequest(
+            "Failed to create silence: end time can't be in the past".to_owned(),
+        ));
+    }
+    match app.silences().set(silence, now) {
+        Ok(id) => Ok(Json(json!({ "silenceID": id })).into_response()),
+        Err(SilenceError::NotFound) => Err(ApiError::NotFound(SilenceError::NotFound.to_string())),
+        Err(error) => Err(ApiError::BadRequest(error.to_string())),
+    }
+}
+
+/// Converts the API's silence, checking the fields the OpenAPI spec requires.
+fn silence_from_postable(
+    postable: PostableSilence,
+    now: DateTime<Utc>,
+) -> Result<Silence, ApiError> {
+    let required = |field: &str| ApiError::BadRequest(format!("{field} in body is required"));
+    let matchers = postable.matchers.ok_or_else(|| required("matchers"))?;
+    if matchers.is_empty() {
+        return Err(ApiError::BadRequest(
+            "matchers in body should have at least 1 items".to_owned(),
+        ));
+    }
+    let matchers = matchers
+        .into_iter()
+        .map(|m| {
+            let match_type = match (m.is_regex, m.is_equal) {
+                (false, true) => MatchType::Equal,
+                (false, false) => MatchType::NotEqual,
+                (true, true) => MatchType::Regexp,
+                (true, false) => MatchType::NotRegexp,
+            };
+            Matcher::new(match_type, m.name, m.value).map_err(|error| {
+                ApiError::BadRequest(format!(
+                    "failed to convert API silence to internal silence: {error}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Silence {
+        id: postable.id.unwrap_or_default(),
+        matchers,
+        starts_at: postable.starts_at.ok_or_else(|| required("startsAt"))?,
+        ends_at: postable.ends_at.ok_or_else(|| required("endsAt"))?,
+        updated_at: now,
+        created_by: postable.created_by.ok_or_else(|| required("createdBy"))?,
+        comment: postable.comment.ok_or_else(|| required("comment"))?,
+    })
+}
+
+/// The API's view of a silence.
+pub(crate) fn gettable_silence(silence: &Silence, now: DateTime<Utc>) -> GettableSilence {
+    GettableSilence {
+        id: silence.id.clone(),
+        status: SilenceStatusJson { state: silence::state(silence, now).as_str() },
+        updated_at: format_time(silence.updated_at),
+        comment: silence.comment.clone(),
+        created_by: silence.created_by.clone(),
+        ends_at: format_time(silence.ends_at),
+        matchers: silence
+            .matchers
+            .iter()
+            .map(|m| MatcherJson {
+                name: m.name.clone(),
+                value: m.value.clone(),
+                is_regex: m.match_type.is_regex(),
+                is_equal: m.match_type.is_positive(),
+            })
+            .collect(),
+        starts_at: format_time(silence.starts_at),
+    }
+}

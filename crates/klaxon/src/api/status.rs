@@ -1,0 +1,96 @@
+//! `/api/v2/status`, `/api/v2/receivers`, health, readiness, reload and metrics.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::{Value, json};
+
+use super::types::{ReceiverJson, format_time};
+use crate::app::App;
+
+/// The Alertmanager release whose API Klaxon serves.
+const ALERTMANAGER_API_VERSION: &str = "0.25.0";
+
+/// `GET /api/v2/status`. Clustering is not running yet, so the cluster is `disabled`.
+pub(crate) async fn get_status(State(app): State<Arc<App>>) -> Json<Value> {
+    let config = app.config.load();
+    Json(json!({
+        "cluster": { "peers": [], "status": "disabled" },
+        "config": { "original": config.config.original_yaml() },
+        "uptime": format_time(app.started_at),
+        // amtool compares `version` with its own and warns on a difference: report the
+        // Alertmanager API level Klaxon implements, and Klaxon's own version beside it.
+        "versionInfo": {
+            "branch": "klaxon",
+            "buildDate": "",
+            "buildUser": "klaxon",
+            "goVersion": "none (Rust)",
+            "revision": concat!("klaxon-", env!("CARGO_PKG_VERSION")),
+            "version": ALERTMANAGER_API_VERSION,
+        },
+    }))
+}
+
+/// `GET /api/v2/receivers`: every receiver in configuration order.
+pub(crate) async fn get_receivers(State(app): State<Arc<App>>) -> Json<Vec<ReceiverJson>> {
+    let config = app.config.load();
+    Json(config.config.receivers.iter().map(|r| ReceiverJson { name: r.name.clone() }).collect())
+}
+
+/// `/-/healthy` and `/-/ready`.
+pub(crate) async fn ok() -> &'static str {
+    "OK"
+}
+
+/// `POST /-/reload`: 200 when the file loaded, 500 with the reason when it did not (the
+/// running configuration stays).
+pub(crate) async fn reload(State(app): State<Arc<App>>) -> Response {
+    match app.reload() {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(reason) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {reason}\n"))
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let now = app.now();
+    let (mut active, mut suppressed) = (0u64, 0u64);
+    {
+        let silences = app.silences();
+        app.alerts.for_each(|alert| {
+            if alert.ends_at < now {
+                return;
+            }
+            if silences.mutes(&alert.labels, now).is_empty() {
+                active += 1;
+            } else {
+                suppressed += 1;
+            }
+        });
+    }
+    app.metrics.alerts.with_label_values(&["active"]).set(active as f64);
+    app.metrics.alerts.with_label_values(&["suppressed"]).set(suppressed as f64);
+    app.metrics.alerts.with_label_values(&["unprocessed"]).set(0.0);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The removed v1 API: 410 Gone, as newer Alertmanagers answer.
+pub(crate) async fn gone() -> Response {
+    (
+        StatusCode::GONE,
+        Json(json!({
+            "status": "deprecated",
+            "error": "The Alertmanager v1 API is not served: use the equivalent route in the v2 API"
+        })),
+    )
+        .into_response()
+}

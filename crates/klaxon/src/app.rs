@@ -1,0 +1,231 @@
+//! Wiring: the shared state behind the HTTP API, configuration reloads, background
+//! maintenance, signals and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alertmanager::config::Config;
+use alertmanager::dispatch::route::Route;
+use alertmanager::silence::{Silences, SilencesOptions};
+use alertmanager::store::AlertStore;
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::flags::ServerFlags;
+use crate::metrics::Metrics;
+
+/// A source of wall-clock time, injected so tests can control it.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A configuration that passed validation, with what is derived from it.
+pub struct LoadedConfig {
+    /// The parsed file.
+    pub config: Config,
+    /// The routing tree.
+    pub route: Route,
+}
+
+impl LoadedConfig {
+    fn new(config: Config) -> Self {
+        let route = Route::from_config(&config.route);
+        Self { config, route }
+    }
+}
+
+/// Everything the API handlers share.
+pub struct App {
+    /// The running configuration; swapped whole on reload.
+    pub config: ArcSwap<LoadedConfig>,
+    /// Where the configuration is read from.
+    pub config_file: PathBuf,
+    /// The alerts.
+    pub alerts: AlertStore,
+    /// The silences.
+    pub silences: Mutex<Silences>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// When the process started.
+    pub started_at: DateTime<Utc>,
+    /// The external URL, as notifications and the status page show it.
+    pub external_url: String,
+}
+
+impl App {
+    /// Builds the state from flags, loading the configuration (an invalid file is fatal here).
+    pub fn new(flags: &ServerFlags, clock: Arc<dyn Clock>) -> Result<Arc<App>, String> {
+        let config = Config::load_file(&flags.config_file).map_err(|e| e.to_string())?;
+        let silences = Silences::new(SilencesOptions {
+            retention: flags.data_retention,
+            max_silences: flags.silences_max_silences,
+            max_silence_size_bytes: flags.silences_max_silence_size_bytes,
+        });
+        let metrics = Metrics::new();
+        metrics.config_reloaded(true, clock.now(), &config.original_yaml());
+        Ok(Arc::new(App {
+            config: ArcSwap::from_pointee(LoadedConfig::new(config)),
+            config_file: flags.config_file.clone(),
+            alerts: AlertStore::new(),
+            silences: Mutex::new(silences),
+            metrics,
+            started_at: clock.now(),
+            clock,
+            external_url: external_url(flags),
+        }))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Re-reads the configuration file. An invalid file changes nothing and its error is
+    /// returned.
+    pub fn reload(&self) -> Result<(), String> {
+        match Config::load_file(&self.config_file) {
+            Ok(config) => {
+                self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
+                self.config.store(Arc::new(LoadedConfig::new(config)));
+                tracing::info!(file = %self.config_file.display(), "Completed loading of configuration file");
+                Ok(())
+            }
+            Err(error) => {
+                self.metrics.config_reloaded(false, self.now(), "");
+                tracing::error!(%error, "Loading configuration file failed");
+                Err(error.to_string())
+            }
+        }
+    }
+
+    /// Locks the silences (a poisoned lock means a bug elsewhere: crash rather than serve).
+    pub fn silences(&self) -> std::sync::MutexGuard<'_, Silences> {
+        self.silences.lock().expect("silences lock poisoned")
+    }
+}
+
+/// The external URL: the flag, or `http://<hostname>:<port>/` as Alertmanager derives it.
+fn external_url(flags: &ServerFlags) -> String {
+    if let Some(url) = &flags.web_external_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let listen = flags.web_listen_address.first().map(String::as_str).unwrap_or(":9093");
+    let port = listen.rsplit(':').next().unwrap_or("9093");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    format!("http://{host}:{port}")
+}
+
+/// The route prefix: the flag, or the external URL's path.
+pub fn route_prefix(flags: &ServerFlags, external_url: &str) -> String {
+    let prefix = match &flags.web_route_prefix {
+        Some(prefix) => prefix.clone(),
+        None => external_url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
+            .unwrap_or_default(),
+    };
+    let trimmed = prefix.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// Parses a listen address the way Go does: `:9093` means every interface.
+fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
+    let full =
+        if address.starts_with(':') { format!("0.0.0.0{address}") } else { address.to_owned() };
+    full.parse().map_err(|e| format!("invalid --web.listen-address {address:?}: {e}"))
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn run(flags: ServerFlags) -> Result<(), String> {
+    if flags.web_config_file.is_some() {
+        return Err("--web.config.file is not supported yet".to_owned());
+    }
+    let app = App::new(&flags, Arc::new(SystemClock))?;
+    let prefix = route_prefix(&flags, &app.external_url);
+    let router = crate::api::router(app.clone(), &prefix);
+    let mut servers = tokio::task::JoinSet::new();
+    let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
+    for address in &flags.web_listen_address {
+        let address = parse_listen_address(address)?;
+        let listener =
+            TcpListener::bind(address).await.map_err(|e| format!("listen on {address}: {e}"))?;
+        tracing::info!(%address, "Listening");
+        let router = router.clone();
+        let mut stop = stop_receiver.clone();
+        servers.spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        });
+    }
+    spawn_maintenance(app.clone(), &flags);
+    spawn_reload_on_sighup(app.clone());
+    wait_for_termination().await;
+    tracing::info!("Received termination request, exiting gracefully");
+    let _ = stop_sender.send(true);
+    let drain = async { while servers.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_DRAIN_MAX, drain).await.is_err() {
+        tracing::warn!("HTTP connections still open after the drain bound; exiting anyway");
+    }
+    Ok(())
+}
+
+/// Bound on waiting for in-flight HTTP requests at shutdown.
+const SHUTDOWN_DRAIN_MAX: Duration = Duration::from_secs(10);
+
+async fn wait_for_termination() {
+    let mut terminate = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+}
+
+fn spawn_reload_on_sighup(app: Arc<App>) {
+    let mut hangup = signal(SignalKind::hangup()).expect("install SIGHUP handler");
+    // Runs for the life of the process.
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            let _ = app.reload();
+        }
+    });
+}
+
+fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
+    let alerts_gc_interval = flags.alerts_gc_interval.max(Duration::from_secs(1));
+    let gc_app = app.clone();
+    // Runs for the life of the process.
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(alerts_gc_interval);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let removed = gc_app.alerts.gc(gc_app.now());
+            tracing::debug!(removed = removed.len(), "Alert GC");
+        }
+    });
+}

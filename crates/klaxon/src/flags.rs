@@ -1,0 +1,207 @@
+//! The command line: Alertmanager's flags with the same names and defaults, so replacing the
+//! binary name is the whole migration, plus Klaxon's subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Klaxon: a highly available, Alertmanager-compatible alert receiver.
+#[derive(Debug, Parser)]
+#[command(name = "klaxon", version, about)]
+pub struct Cli {
+    /// A subcommand; without one, Klaxon runs the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Server flags.
+    #[command(flatten)]
+    pub server: ServerFlags,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Checks configuration files, like `amtool check-config`.
+    #[command(name = "check-config")]
+    CheckConfig {
+        /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Flags of the server, named and defaulted as Alertmanager 0.25 names and defaults them.
+#[derive(Debug, Clone, Args)]
+pub struct ServerFlags {
+    /// Alertmanager configuration file name.
+    #[arg(long = "config.file", default_value = "alertmanager.yml")]
+    pub config_file: PathBuf,
+    /// Base path for data storage.
+    #[arg(long = "storage.path", default_value = "data/")]
+    pub storage_path: PathBuf,
+    /// How long to keep data for.
+    #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
+    pub data_retention: Duration,
+    /// Interval between garbage collection and snapshotting of silences and the notification log.
+    #[arg(long = "data.maintenance-interval", default_value = "15m", value_parser = parse_go_duration)]
+    pub data_maintenance_interval: Duration,
+    /// Interval between alert GC.
+    #[arg(long = "alerts.gc-interval", default_value = "30m", value_parser = parse_go_duration)]
+    pub alerts_gc_interval: Duration,
+    /// Maximum number of silences, including expired ones (0 = no limit).
+    #[arg(long = "silences.max-silences", default_value_t = 0)]
+    pub silences_max_silences: usize,
+    /// Maximum size of one silence in bytes (0 = no limit).
+    #[arg(long = "silences.max-silence-size-bytes", default_value_t = 0)]
+    pub silences_max_silence_size_bytes: usize,
+    /// Addresses to listen on for the web interface and API (repeatable).
+    #[arg(long = "web.listen-address", default_value = ":9093")]
+    pub web_listen_address: Vec<String>,
+    /// Path to a web configuration file (TLS and authentication); not supported yet.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
+    /// The URL under which Klaxon is externally reachable.
+    #[arg(long = "web.external-url")]
+    pub web_external_url: Option<String>,
+    /// Prefix for the internal routes of web endpoints (defaults to the external URL's path).
+    #[arg(long = "web.route-prefix")]
+    pub web_route_prefix: Option<String>,
+    /// Maximum number of GET requests processed at once (0 = GOMAXPROCS in Alertmanager).
+    #[arg(long = "web.get-concurrency", default_value_t = 0)]
+    pub web_get_concurrency: usize,
+    /// Timeout for HTTP requests (0 = none).
+    #[arg(long = "web.timeout", default_value = "0s", value_parser = parse_go_duration)]
+    pub web_timeout: Duration,
+    /// Cluster flags.
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
+    /// Only log messages with the given severity or above: debug, info, warn, error.
+    #[arg(long = "log.level", default_value = "info")]
+    pub log_level: String,
+    /// Output format of log messages: logfmt or json.
+    #[arg(long = "log.format", default_value = "logfmt")]
+    pub log_format: String,
+}
+
+/// The `--cluster.*` flags, with Alertmanager's defaults.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterFlags {
+    /// Listen address for cluster (empty disables HA mode).
+    #[arg(long = "cluster.listen-address", default_value = "0.0.0.0:9094")]
+    pub listen_address: String,
+    /// Explicit address to advertise in the cluster.
+    #[arg(long = "cluster.advertise-address")]
+    pub advertise_address: Option<String>,
+    /// Initial peers (repeatable).
+    #[arg(long = "cluster.peer")]
+    pub peer: Vec<String>,
+    /// Name of this peer (a ULID when empty).
+    #[arg(long = "cluster.peer-name", default_value = "")]
+    pub peer_name: String,
+    /// Time to wait between peers to send notifications.
+    #[arg(long = "cluster.peer-timeout", default_value = "15s", value_parser = parse_go_duration)]
+    pub peer_timeout: Duration,
+    /// Time to resolve peers.
+    #[arg(long = "cluster.peers-resolve-timeout", default_value = "15s", value_parser = parse_go_duration)]
+    pub peers_resolve_timeout: Duration,
+    /// Interval between sending gossip messages.
+    #[arg(long = "cluster.gossip-interval", default_value = "200ms", value_parser = parse_go_duration)]
+    pub gossip_interval: Duration,
+    /// Interval for gossip state syncs.
+    #[arg(long = "cluster.pushpull-interval", default_value = "1m0s", value_parser = parse_go_duration)]
+    pub pushpull_interval: Duration,
+    /// Timeout for establishing a stream connection with a remote node.
+    #[arg(long = "cluster.tcp-timeout", default_value = "10s", value_parser = parse_go_duration)]
+    pub tcp_timeout: Duration,
+    /// Timeout to wait for an ack from a probed node.
+    #[arg(long = "cluster.probe-timeout", default_value = "500ms", value_parser = parse_go_duration)]
+    pub probe_timeout: Duration,
+    /// Interval between random node probes.
+    #[arg(long = "cluster.probe-interval", default_value = "1s", value_parser = parse_go_duration)]
+    pub probe_interval: Duration,
+    /// Maximum time to wait for cluster connections to settle.
+    #[arg(long = "cluster.settle-timeout", default_value = "1m0s", value_parser = parse_go_duration)]
+    pub settle_timeout: Duration,
+    /// Interval between attempting to reconnect to lost peers.
+    #[arg(long = "cluster.reconnect-interval", default_value = "10s", value_parser = parse_go_duration)]
+    pub reconnect_interval: Duration,
+    /// Length of time to attempt to reconnect to a lost peer.
+    #[arg(long = "cluster.reconnect-timeout", default_value = "6h0m0s", value_parser = parse_go_duration)]
+    pub reconnect_timeout: Duration,
+    /// Path to a TLS configuration file for mutual TLS between peers.
+    #[arg(long = "cluster.tls-config")]
+    pub tls_config: Option<PathBuf>,
+    /// Allow a public IP address to be advertised when none is given.
+    #[arg(long = "cluster.allow-insecure-public-advertise-address-discovery")]
+    pub allow_insecure_public_advertise_address_discovery: bool,
+    /// The cluster label: traffic from peers with another label is dropped.
+    #[arg(long = "cluster.label", default_value = "")]
+    pub label: String,
+}
+
+/// Parses a Go `time.ParseDuration` string (`1h30m`, `1.5s`, `300ms`), also accepting the
+/// Prometheus units `d`, `w` and `y` that operators sometimes pass.
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(duration) = model::duration::parse_duration(text) {
+        return Ok(duration);
+    }
+    let error = || format!("time: invalid duration {text:?}");
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    if rest.is_empty() || rest.starts_with('-') {
+        return Err(error());
+    }
+    let mut seconds = 0f64;
+    while !rest.is_empty() {
+        let number_end =
+            rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().map_err(|_| error())?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(error()),
+        };
+        seconds += number * scale;
+        rest = &rest[unit_end..];
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("120h").unwrap(), Duration::from_secs(432000));
+        assert_eq!(parse_go_duration("1m0s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_go_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_go_duration("6h0m0s").unwrap(), Duration::from_secs(21600));
+        assert!(parse_go_duration("5x").is_err());
+        assert!(parse_go_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn alertmanager_command_line_parses() {
+        let cli = Cli::try_parse_from([
+            "klaxon",
+            "--config.file=/etc/am.yml",
+            "--storage.path=/var/lib/am",
+            "--web.listen-address=127.0.0.1:19093",
+            "--web.external-url=http://127.0.0.1:19093",
+            "--cluster.listen-address=127.0.0.1:19094",
+            "--cluster.peer=127.0.0.1:19096",
+            "--cluster.peer=127.0.0.1:19098",
+            "--log.level=info",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.server.cluster.peer.len(), 2);
+        assert_eq!(cli.server.data_retention, Duration::from_secs(120 * 3600));
+    }
+}

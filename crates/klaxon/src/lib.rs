@@ -1,0 +1,15 @@
+//! Klaxon's server: command line, wiring and the HTTP API. Protocol and domain logic live in
+//! the `model` and `alertmanager` crates; this crate only connects them to the outside world.
+//!
+//! Layout:
+//! - [`flags`]: Alertmanager-compatible flags and subcommands.
+//! - [`app`]: shared state, reload, maintenance, signals and shutdown.
+//! - [`api`]: the HTTP API.
+//! - [`metrics`]: `/metrics`.
+//! - [`check_config`]: `klaxon check-config`.
+
+pub mod api;
+pub mod app;
+pub mod check_config;
+pub mod flags;
+pub mod metrics;

@@ -1,0 +1,136 @@
+//! `/metrics`: Alertmanager's metric names for what Klaxon has, plus the process collector.
+
+use chrono::{DateTime, Utc};
+use prometheus::{
+    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+/// The registry and every metric Klaxon updates.
+pub struct Metrics {
+    registry: Registry,
+    /// `alertmanager_alerts_received_total{status}`.
+    pub alerts_received: IntCounterVec,
+    /// `alertmanager_alerts_invalid_total`.
+    pub alerts_invalid: IntCounter,
+    /// `alertmanager_alerts{state}`, set at scrape time.
+    pub alerts: GaugeVec,
+    /// `alertmanager_silences{state}`, set at scrape time.
+    pub silences: GaugeVec,
+    config_last_reload_successful: Gauge,
+    config_last_reload_success_timestamp: Gauge,
+    config_hash: Gauge,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let alerts_received = IntCounterVec::new(
+            Opts::new("alertmanager_alerts_received_total", "The total number of received alerts."),
+            &["status"],
+        )
+        .expect("valid metric");
+        let alerts_invalid = IntCounter::new(
+            "alertmanager_alerts_invalid_total",
+            "The total number of received alerts that were invalid.",
+        )
+        .expect("valid metric");
+        let alerts = GaugeVec::new(
+            Opts::new("alertmanager_alerts", "How many alerts by state."),
+            &["state"],
+        )
+        .expect("valid metric");
+        let silences = GaugeVec::new(
+            Opts::new("alertmanager_silences", "How many silences by state."),
+            &["state"],
+        )
+        .expect("valid metric");
+        let config_last_reload_successful = Gauge::new(
+            "alertmanager_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful.",
+        )
+        .expect("valid metric");
+        let config_last_reload_success_timestamp = Gauge::new(
+            "alertmanager_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+        )
+        .expect("valid metric");
+        let config_hash = Gauge::new(
+            "alertmanager_config_hash",
+            "Hash of the currently loaded alertmanager configuration.",
+        )
+        .expect("valid metric");
+        let build_info = GaugeVec::new(
+            Opts::new(
+                "alertmanager_build_info",
+                "A metric with a constant '1' value labeled by version.",
+            ),
+            &["version", "branch", "revision", "goversion"],
+        )
+        .expect("valid metric");
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), "", "", ""]).set(1.0);
+        let cluster_enabled = Gauge::new(
+            "alertmanager_cluster_enabled",
+            "Indicates whether the clustering is enabled or not.",
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(alerts_received.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(alerts_invalid.clone()),
+            Box::new(alerts.clone()),
+            Box::new(silences.clone()),
+            Box::new(config_last_reload_successful.clone()),
+            Box::new(config_last_reload_success_timestamp.clone()),
+            Box::new(config_hash.clone()),
+            Box::new(build_info),
+            Box::new(cluster_enabled),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ] {
+            registry.register(collector).expect("metric registered once");
+        }
+        Metrics {
+            registry,
+            alerts_received,
+            alerts_invalid,
+            alerts,
+            silences,
+            config_last_reload_successful,
+            config_last_reload_success_timestamp,
+            config_hash,
+        }
+    }
+
+    /// Records a reload attempt; `original` is the loaded configuration on success.
+    pub fn config_reloaded(&self, success: bool, now: DateTime<Utc>, original: &str) {
+        self.config_last_reload_successful.set(if success { 1.0 } else { 0.0 });
+        if success {
+            self.config_last_reload_success_timestamp.set(now.timestamp() as f64);
+            let hash = fnv_hash_of(original);
+            // A gauge holds an f64; keep the 53 bits it represents exactly.
+            self.config_hash.set((hash >> 11) as f64);
+        }
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("encode metrics");
+        String::from_utf8(buffer).expect("metrics are UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A stable 64-bit hash of the configuration text (FNV-1a; Alertmanager hashes the file with MD5).
+fn fnv_hash_of(text: &str) -> u64 {
+    let mut hash: u64 = 14695981039346656037;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(1099511628211);
+    }
+    hash
+}
