@@ -120,8 +120,8 @@ mod tests {
         Alert {
             labels: LabelSet::from_pairs([("alertname", "A")]),
             annotations: LabelSet::from_pairs([("summary", summary)]),
-            starts_at: at(starts),
-            ends_at: at(ends),
+            starts_at: at(starts).fixed_offset(),
+            ends_at: at(ends).fixed_offset(),
             generator_url: Arc::from("http://gen"),
             updated_at: at(updated),
             timeout: false,
@@ -134,8 +134,8 @@ mod tests {
         store.put(vec![alert(0, 100, 0, "first")], at(0));
         store.put(vec![alert(10, 200, 10, "second")], at(10));
         let merged = store.get(alert(0, 0, 0, "").fingerprint()).unwrap();
-        assert_eq!(merged.starts_at, at(0));
-        assert_eq!(merged.ends_at, at(200));
+        assert_eq!(merged.starts_at, at(0).fixed_offset());
+        assert_eq!(merged.ends_at, at(200).fixed_offset());
         assert_eq!(merged.annotations.get("summary"), Some("second"));
     }
 
@@ -145,7 +145,7 @@ mod tests {
         store.put(vec![alert(0, 100, 0, "first")], at(0));
         store.put(vec![alert(150, 200, 150, "later")], at(150));
         let stored = store.get(alert(0, 0, 0, "").fingerprint()).unwrap();
-        assert_eq!(stored.starts_at, at(150));
+        assert_eq!(stored.starts_at, at(150).fixed_offset());
     }
 
     #[test]

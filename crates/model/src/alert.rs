@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::labels::{Fingerprint, LabelSet};
 
@@ -14,10 +14,10 @@ pub struct Alert {
     pub labels: LabelSet,
     /// Descriptive, non-identifying data.
     pub annotations: LabelSet,
-    /// When the alert started firing.
-    pub starts_at: DateTime<Utc>,
-    /// When the alert resolves (or resolved). Never unset once stored.
-    pub ends_at: DateTime<Utc>,
+    /// When the alert started firing, in the offset the sender used (the API echoes it).
+    pub starts_at: DateTime<FixedOffset>,
+    /// When the alert resolves (or resolved), in the sender's offset. Never unset once stored.
+    pub ends_at: DateTime<FixedOffset>,
     /// Link back to the source of the alert (shared: most alerts of a source carry the same).
     pub generator_url: Arc<str>,
     /// When the receiver last accepted this alert.

@@ -21,8 +21,9 @@ pub(crate) async fn post_alerts(
     State(app): State<Arc<App>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let postable: Vec<PostableAlert> = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::BadRequest(format!("parsing alerts body: {error}")))?;
+    let postable: Vec<PostableAlert> =
+        serde_json::from_slice(&body).map_err(|error| ApiError::unparseable("alerts", error))?;
+    check_schema(&postable)?;
     let now = app.now();
     let resolve_timeout = app.config.load().config.global.resolve_timeout;
     let mut valid = Vec::with_capacity(postable.len());
@@ -46,6 +47,41 @@ pub(crate) async fn post_alerts(
     Ok(StatusCode::OK.into_response())
 }
 
+/// The OpenAPI schema checks go-swagger makes before Alertmanager sees the batch: a
+/// `generatorURL` must be a URI and `labels` is required. The first violation rejects the
+/// whole batch with 422.
+fn check_schema(alerts: &[PostableAlert]) -> Result<(), ApiError> {
+    for (index, alert) in alerts.iter().enumerate() {
+        if let Some(url) = alert.generator_url.as_deref().filter(|url| !url.is_empty()) {
+            if !is_request_uri(url) {
+                return Err(ApiError::invalid_format(
+                    &format!("{index}.generatorURL"),
+                    "body",
+                    "uri",
+                    url,
+                ));
+            }
+        }
+        if alert.labels.is_none() {
+            return Err(ApiError::required(&format!("{index}.labels")));
+        }
+    }
+    Ok(())
+}
+
+/// Go's `url.ParseRequestURI` acceptance, which the `uri` format uses: an absolute URI
+/// (`scheme:...`) or an absolute path.
+fn is_request_uri(text: &str) -> bool {
+    if text.starts_with('/') {
+        return !text.contains(char::is_whitespace);
+    }
+    let Some((scheme, _)) = text.split_once(':') else { return false };
+    let mut chars = scheme.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !text.contains(char::is_whitespace)
+}
+
 /// Applies Alertmanager's ingestion defaults: a missing start is the end (or now), a missing
 /// end is now plus `resolve_timeout` and marks the alert as timing out; empty labels go.
 fn with_defaults(
@@ -53,10 +89,13 @@ fn with_defaults(
     now: DateTime<Utc>,
     resolve_timeout: std::time::Duration,
 ) -> Alert {
-    let starts_at = alert.starts_at.or(alert.ends_at).unwrap_or(now);
+    let starts_at = alert.starts_at.or(alert.ends_at).unwrap_or(now.fixed_offset());
     let (ends_at, timeout) = match alert.ends_at {
         Some(ends_at) => (ends_at, false),
-        None => (now + chrono::Duration::from_std(resolve_timeout).unwrap_or_default(), true),
+        None => (
+            (now + chrono::Duration::from_std(resolve_timeout).unwrap_or_default()).fixed_offset(),
+            true,
+        ),
     };
     Alert {
         labels: alert.labels.unwrap_or_default().without_empty_values(),
@@ -114,10 +153,10 @@ impl AlertFilter {
             None => None,
         };
         Ok(AlertFilter {
-            active: query.boolean("active", true)?,
-            silenced: query.boolean("silenced", true)?,
-            inhibited: query.boolean("inhibited", true)?,
-            unprocessed: query.boolean("unprocessed", true)?,
+            active: query.boolean("active", true),
+            silenced: query.boolean("silenced", true),
+            inhibited: query.boolean("inhibited", true),
+            unprocessed: query.boolean("unprocessed", true),
             matchers: query.matchers()?,
             receiver,
         })

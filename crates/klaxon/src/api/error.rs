@@ -1,5 +1,5 @@
-//! The API's one error type: a client error carries its reason to the caller; anything else is
-//! logged and answered with a generic 500.
+//! The API's one error type. Each variant is a client error and carries its reason, shaped as
+//! Alertmanager's go-swagger layer shapes it.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -12,8 +12,55 @@ pub(crate) enum ApiError {
     BadRequest(String),
     /// 404 with the reason.
     NotFound(String),
-    /// 500; the details are logged, not sent.
-    Internal(String),
+    /// An error as go-swagger's request binding reports it: a status and a JSON object with a
+    /// numeric code and a message (400 for unparseable bodies, 422 for schema violations).
+    Binding {
+        /// HTTP status.
+        status: StatusCode,
+        /// go-swagger's error code (400, 601 invalid type or format, 602 required, 612 too few items).
+        code: u16,
+        /// The message.
+        message: String,
+    },
+    /// A status with an empty body (how Alertmanager answers some 404s).
+    Empty(StatusCode),
+}
+
+impl ApiError {
+    /// A required field is missing (422, code 602).
+    pub(crate) fn required(field: &str) -> ApiError {
+        ApiError::Binding {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: 602,
+            message: format!("{field} in body is required"),
+        }
+    }
+
+    /// A value has the wrong format (422, code 601).
+    pub(crate) fn invalid_format(
+        field: &str,
+        location: &str,
+        format: &str,
+        value: &str,
+    ) -> ApiError {
+        ApiError::Binding {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: 601,
+            message: format!(
+                "{field} in {location} must be of type {format}: {}",
+                model::quote::go_quote(value)
+            ),
+        }
+    }
+
+    /// The body is not the JSON the endpoint takes (400, code 400).
+    pub(crate) fn unparseable(what: &str, error: impl std::fmt::Display) -> ApiError {
+        ApiError::Binding {
+            status: StatusCode::BAD_REQUEST,
+            code: 400,
+            message: format!("parsing {what} body from \"\" failed, because {error}"),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -22,10 +69,11 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::BadRequest(reason) => (StatusCode::BAD_REQUEST, Json(reason)).into_response(),
             ApiError::NotFound(reason) => (StatusCode::NOT_FOUND, Json(reason)).into_response(),
-            ApiError::Internal(details) => {
-                tracing::error!(%details, "internal error answering an API request");
-                (StatusCode::INTERNAL_SERVER_ERROR, Json("internal server error")).into_response()
+            ApiError::Binding { status, code, message } => {
+                (status, Json(serde_json::json!({ "code": code, "message": message })))
+                    .into_response()
             }
+            ApiError::Empty(status) => status.into_response(),
         }
     }
 }

@@ -33,15 +33,15 @@ impl QueryParams {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// A boolean parameter, `default` when absent.
-    pub(crate) fn boolean(&self, key: &str, default: bool) -> Result<bool, ApiError> {
+    /// A boolean parameter, `default` when absent. go-openapi reads any value outside its
+    /// list of true words as false, without an error, and Alertmanager inherits that.
+    pub(crate) fn boolean(&self, key: &str, default: bool) -> bool {
         match self.first(key) {
-            None => Ok(default),
-            Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(true),
-            Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(false),
-            Some(other) => Err(ApiError::BadRequest(format!(
-                "{key} in query must be of type bool: \"{other}\""
-            ))),
+            None => default,
+            Some(value) => matches!(
+                value.to_ascii_lowercase().as_str(),
+                "true" | "1" | "yes" | "ok" | "y" | "on" | "selected" | "checked" | "t" | "enabled"
+            ),
         }
     }
 
@@ -92,10 +92,10 @@ mod tests {
         let query =
             QueryParams::parse(Some("filter=a%3D%22b%22&filter=c%3D~d.%2A&active=false&x=1+2"));
         assert_eq!(query.all("filter"), vec!["a=\"b\"", "c=~d.*"]);
-        assert!(!query.boolean("active", true).unwrap());
-        assert!(query.boolean("silenced", true).unwrap());
+        assert!(!query.boolean("active", true));
+        assert!(query.boolean("silenced", true));
         assert_eq!(query.first("x"), Some("1 2"));
-        assert!(query.boolean("x", true).is_err());
+        assert!(!query.boolean("x", true));
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
 }

@@ -13,7 +13,9 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::query::QueryParams;
-use super::types::{GettableSilence, MatcherJson, PostableSilence, SilenceStatusJson, format_time};
+use super::types::{
+    GettableSilence, MatcherJson, PostableMatcher, PostableSilence, SilenceStatusJson, format_time,
+};
 use crate::app::App;
 
 /// `GET /api/v2/silences`.
@@ -32,22 +34,37 @@ pub(crate) async fn get_silence(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Json<GettableSilence>, ApiError> {
+    check_uuid(&id)?;
     let now = app.now();
     let silences = app.silences();
-    let silence = silences.get(&id).ok_or_else(|| ApiError::NotFound(String::new()))?;
+    let silence = silences.get(&id).ok_or(ApiError::Empty(StatusCode::NOT_FOUND))?;
     Ok(Json(gettable_silence(silence, now)))
 }
 
-/// `DELETE /api/v2/silence/{id}`: expires the silence.
+/// `DELETE /api/v2/silence/{id}`: expires the silence. Alertmanager 0.25 answers an unknown
+/// id with 500 and the error text; Klaxon does the same, since clients may depend on it.
 pub(crate) async fn delete_silence(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    check_uuid(&id)?;
     let now = app.now();
     match app.silences().expire(&id, now) {
         Ok(()) => Ok(StatusCode::OK.into_response()),
-        Err(SilenceError::NotFound) => Err(ApiError::NotFound(String::new())),
-        Err(error) => Err(ApiError::Internal(error.to_string())),
+        Err(error) => {
+            Ok((StatusCode::INTERNAL_SERVER_ERROR, Json(error.to_string())).into_response())
+        }
+    }
+}
+
+/// The path parameter must be a UUID (its OpenAPI format), else 422.
+fn check_uuid(id: &str) -> Result<(), ApiError> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let lengths_ok = groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12]);
+    if lengths_ok && groups.iter().all(|group| group.chars().all(|c| c.is_ascii_hexdigit())) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_format("silenceID", "path", "uuid", id))
     }
 }
 
@@ -56,8 +73,8 @@ pub(crate) async fn post_silences(
     State(app): State<Arc<App>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let postable: PostableSilence = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::BadRequest(format!("parsing silence body: {error}")))?;
+    let postable: PostableSilence =
+        serde_json::from_slice(&body).map_err(|error| ApiError::unparseable("silence", error))?;
     let now = app.now();
     let silence = silence_from_postable(postable, now)?;
     if silence.starts_at >= silence.ends_at {
@@ -77,42 +94,55 @@ pub(crate) async fn post_silences(
     }
 }
 
-/// Converts the API's silence, checking the fields the OpenAPI spec requires.
+/// Converts the API's silence, checking required fields in go-swagger's (alphabetical) order
+/// and reporting the first one missing.
 fn silence_from_postable(
     postable: PostableSilence,
     now: DateTime<Utc>,
 ) -> Result<Silence, ApiError> {
-    let required = |field: &str| ApiError::BadRequest(format!("{field} in body is required"));
-    let matchers = postable.matchers.ok_or_else(|| required("matchers"))?;
+    let comment = postable.comment.ok_or_else(|| ApiError::required("comment"))?;
+    let created_by = postable.created_by.ok_or_else(|| ApiError::required("createdBy"))?;
+    let ends_at = postable.ends_at.ok_or_else(|| ApiError::required("endsAt"))?;
+    let matchers = postable.matchers.ok_or_else(|| ApiError::required("matchers"))?;
     if matchers.is_empty() {
-        return Err(ApiError::BadRequest(
-            "matchers in body should have at least 1 items".to_owned(),
-        ));
+        return Err(ApiError::Binding {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: 612,
+            message: "matchers in body should have at least 1 items".to_owned(),
+        });
     }
-    let matchers = matchers
-        .into_iter()
-        .map(|m| {
-            let match_type = match (m.is_regex, m.is_equal) {
-                (false, true) => MatchType::Equal,
-                (false, false) => MatchType::NotEqual,
-                (true, true) => MatchType::Regexp,
-                (true, false) => MatchType::NotRegexp,
-            };
-            Matcher::new(match_type, m.name, m.value).map_err(|error| {
-                ApiError::BadRequest(format!(
-                    "failed to convert API silence to internal silence: {error}"
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut converted = Vec::with_capacity(matchers.len());
+    for (index, matcher) in matchers.into_iter().enumerate() {
+        converted.push(matcher_from_postable(index, matcher)?);
+    }
+    let starts_at = postable.starts_at.ok_or_else(|| ApiError::required("startsAt"))?;
     Ok(Silence {
         id: postable.id.unwrap_or_default(),
-        matchers,
-        starts_at: postable.starts_at.ok_or_else(|| required("startsAt"))?,
-        ends_at: postable.ends_at.ok_or_else(|| required("endsAt"))?,
+        matchers: converted,
+        starts_at,
+        ends_at,
         updated_at: now,
-        created_by: postable.created_by.ok_or_else(|| required("createdBy"))?,
-        comment: postable.comment.ok_or_else(|| required("comment"))?,
+        created_by,
+        comment,
+    })
+}
+
+fn matcher_from_postable(index: usize, matcher: PostableMatcher) -> Result<Matcher, ApiError> {
+    let field = |name: &str| ApiError::required(&format!("matchers.{index}.{name}"));
+    let is_regex = matcher.is_regex.ok_or_else(|| field("isRegex"))?;
+    let name = matcher.name.ok_or_else(|| field("name"))?;
+    let value = matcher.value.ok_or_else(|| field("value"))?;
+    let match_type = match (is_regex, matcher.is_equal.unwrap_or(true)) {
+        (false, true) => MatchType::Equal,
+        (false, false) => MatchType::NotEqual,
+        (true, true) => MatchType::Regexp,
+        (true, false) => MatchType::NotRegexp,
+    };
+    Matcher::new(match_type, name, value).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "silence invalid: invalid label matcher {index}: invalid regular expression {}: {error}",
+            model::quote::go_quote(&error.pattern)
+        ))
     })
 }
 

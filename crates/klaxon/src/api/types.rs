@@ -1,26 +1,37 @@
 //! JSON shapes of Alertmanager's API v2 (field names and nesting as its OpenAPI spec has them),
 //! and the time format its go-openapi layer writes.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone, Utc};
 use model::LabelSet;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Formats a time as go-openapi's `strfmt.DateTime` does: RFC 3339 with milliseconds.
-pub(crate) fn format_time(time: DateTime<Utc>) -> String {
+/// Formats a time as go-openapi's `strfmt.DateTime` does: RFC 3339 with milliseconds, in the
+/// time's own offset (`Z` for UTC).
+pub(crate) fn format_time<Tz: TimeZone>(time: DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Go's zero time, which clients send to mean "unset".
-fn is_go_zero(time: &DateTime<Utc>) -> bool {
+fn is_go_zero<Tz: TimeZone>(time: &DateTime<Tz>) -> bool {
     time.timestamp() == -62135596800 && time.timestamp_subsec_nanos() == 0
 }
 
-/// Reads an optional time; Go's zero time counts as absent.
+/// Reads an optional time, keeping the sender's offset; Go's zero time counts as absent.
 pub(crate) fn optional_time<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<DateTime<Utc>>, D::Error> {
-    let time: Option<DateTime<Utc>> = Option::deserialize(deserializer)?;
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    let time: Option<DateTime<FixedOffset>> = Option::deserialize(deserializer)?;
     Ok(time.filter(|t| !is_go_zero(t)))
+}
+
+/// Reads an optional time as UTC; Go's zero time counts as absent.
+pub(crate) fn optional_utc_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Ok(optional_time(deserializer)?.map(|t| t.with_timezone(&Utc)))
 }
 
 /// `postableAlert`.
@@ -33,10 +44,10 @@ pub(crate) struct PostableAlert {
     pub(crate) annotations: Option<LabelSet>,
     /// Start.
     #[serde(rename = "startsAt", default, deserialize_with = "optional_time")]
-    pub(crate) starts_at: Option<DateTime<Utc>>,
+    pub(crate) starts_at: Option<DateTime<FixedOffset>>,
     /// End.
     #[serde(rename = "endsAt", default, deserialize_with = "optional_time")]
-    pub(crate) ends_at: Option<DateTime<Utc>>,
+    pub(crate) ends_at: Option<DateTime<FixedOffset>>,
     /// Source link.
     #[serde(rename = "generatorURL", default)]
     pub(crate) generator_url: Option<String>,
@@ -89,23 +100,35 @@ pub(crate) struct GettableAlert {
     pub(crate) labels: LabelSet,
 }
 
-/// `matcher` in silences.
-#[derive(Debug, Serialize, Deserialize)]
+/// `matcher` in silences, as the API returns it.
+#[derive(Debug, Serialize)]
 pub(crate) struct MatcherJson {
+    /// Positive operator (`=`/`=~`).
+    #[serde(rename = "isEqual")]
+    pub(crate) is_equal: bool,
+    /// Regex operator.
+    #[serde(rename = "isRegex")]
+    pub(crate) is_regex: bool,
     /// Label name.
     pub(crate) name: String,
     /// Value or pattern.
     pub(crate) value: String,
-    /// Regex operator.
-    #[serde(rename = "isRegex")]
-    pub(crate) is_regex: bool,
-    /// Positive operator (`=`/`=~`); defaults to true.
-    #[serde(rename = "isEqual", default = "default_true")]
-    pub(crate) is_equal: bool,
 }
 
-fn default_true() -> bool {
-    true
+/// `matcher` in a posted silence; required fields are checked after decoding, as go-swagger
+/// does, so their absence gets its 422 answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PostableMatcher {
+    /// Label name (required).
+    pub(crate) name: Option<String>,
+    /// Value or pattern (required).
+    pub(crate) value: Option<String>,
+    /// Regex operator (required).
+    #[serde(rename = "isRegex")]
+    pub(crate) is_regex: Option<bool>,
+    /// Positive operator; defaults to true.
+    #[serde(rename = "isEqual")]
+    pub(crate) is_equal: Option<bool>,
 }
 
 /// `postableSilence`.
@@ -115,12 +138,12 @@ pub(crate) struct PostableSilence {
     #[serde(default)]
     pub(crate) id: Option<String>,
     /// Matchers.
-    pub(crate) matchers: Option<Vec<MatcherJson>>,
+    pub(crate) matchers: Option<Vec<PostableMatcher>>,
     /// Start.
-    #[serde(rename = "startsAt", default, deserialize_with = "optional_time")]
+    #[serde(rename = "startsAt", default, deserialize_with = "optional_utc_time")]
     pub(crate) starts_at: Option<DateTime<Utc>>,
     /// End.
-    #[serde(rename = "endsAt", default, deserialize_with = "optional_time")]
+    #[serde(rename = "endsAt", default, deserialize_with = "optional_utc_time")]
     pub(crate) ends_at: Option<DateTime<Utc>>,
     /// Author.
     #[serde(rename = "createdBy")]

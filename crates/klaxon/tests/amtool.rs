@@ -1,0 +1,1 @@
+//! amtool against Klaxon (filled in below).

@@ -1,0 +1,195 @@
+//! Test support: start real processes (Klaxon and Alertmanager 0.25) on loopback, wait for them
+//! with a deadline, stop them by PID on drop, and talk HTTP to them.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to answer `/-/ready`.
+const READY_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A scratch directory removed on drop.
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    /// A new empty directory under the system temp dir.
+    pub fn new(label: &str) -> ScratchDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "klaxon-test-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create scratch dir");
+        ScratchDir(path)
+    }
+
+    /// Writes a file in the directory and returns its path.
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write scratch file");
+        path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The path of an external program the test needs; panics (never skips) when it is missing.
+pub fn require_program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!("{name} is not installed: run scripts/setup.sh (Debian package prometheus-alertmanager)")
+}
+
+/// Which implementation a server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Implementation {
+    /// Prometheus Alertmanager 0.25 from Debian.
+    Alertmanager,
+    /// This project.
+    Klaxon,
+}
+
+/// A running server, killed (by PID) on drop.
+pub struct Server {
+    /// Base URL, e.g. `http://127.0.0.21:19093`.
+    pub url: String,
+    /// Which implementation.
+    pub implementation: Implementation,
+    child: Child,
+    log: PathBuf,
+    _data: ScratchDir,
+}
+
+impl Server {
+    /// Starts `implementation` with `config` on `address` (`ip:port`), clustering disabled.
+    pub fn start(
+        implementation: Implementation,
+        address: &str,
+        config: &Path,
+        extra: &[&str],
+    ) -> Server {
+        let data = ScratchDir::new("data");
+        let program = match implementation {
+            Implementation::Alertmanager => require_program("prometheus-alertmanager"),
+            Implementation::Klaxon => PathBuf::from(env!("CARGO_BIN_EXE_klaxon")),
+        };
+        let log = data.0.join("server.log");
+        let log_file = std::fs::File::create(&log).expect("create server log");
+        let mut command = Command::new(program);
+        command
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", data.0.display()))
+            .arg(format!("--web.listen-address={address}"))
+            .arg(format!("--web.external-url=http://{address}"))
+            .arg("--cluster.listen-address=")
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        let child = command.spawn().expect("start server");
+        let server =
+            Server { url: format!("http://{address}"), implementation, child, log, _data: data };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        let ready_url = format!("{}/-/ready", self.url);
+        while started.elapsed() < READY_DEADLINE {
+            if let Ok(response) = blocking_get(&ready_url) {
+                if response == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "{:?} at {} not ready within {READY_DEADLINE:?}; log:\n{}",
+            self.implementation,
+            self.url,
+            self.log_text()
+        );
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal blocking GET returning the status code (used only for readiness polling, so the
+/// tests need no second HTTP stack).
+fn blocking_get(url: &str) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) =
+        rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    Ok(code)
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Body text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.text).ok()
+    }
+}
+
+/// Sends one request.
+pub async fn request(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> Reply {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut builder = client.request(method, url).timeout(Duration::from_secs(10));
+    if let Some(body) = body {
+        builder = builder.header("Content-Type", "application/json").body(body.to_owned());
+    }
+    let response = builder.send().await.unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("read body");
+    Reply { status, text }
+}
