@@ -24,16 +24,21 @@ impl AlertStore {
         Self::default()
     }
 
+    /// The shared copy of a generator URL. Callers building alerts use it so that alerts from
+    /// one source share one string.
+    pub fn intern_generator_url(&self, url: &str) -> Arc<str> {
+        let mut urls = self.generator_urls.lock().expect("generator url lock poisoned");
+        if let Some(shared) = urls.get(url) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(url);
+        urls.insert(shared.clone());
+        shared
+    }
+
     /// Stores a batch of validated alerts, merging each with the stored alert of the same
     /// fingerprint when their time ranges overlap, as Alertmanager's memory provider does.
     pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) {
-        let mut alerts = alerts;
-        {
-            let mut urls = self.generator_urls.lock().expect("generator url lock poisoned");
-            for alert in &mut alerts {
-                alert.generator_url = intern(&mut urls, &alert.generator_url);
-            }
-        }
         let mut stored = self.alerts.write().expect("alert store lock poisoned");
         stored.reserve(alerts.len());
         for alert in alerts {
@@ -97,15 +102,6 @@ fn overlaps(old: &Alert, new: &Alert) -> bool {
         || (new.starts_at > old.starts_at && new.starts_at < old.ends_at)
 }
 
-/// Returns the shared copy of `url`, adding it if new.
-fn intern(urls: &mut HashSet<Arc<str>>, url: &Arc<str>) -> Arc<str> {
-    if let Some(shared) = urls.get(url) {
-        return shared.clone();
-    }
-    urls.insert(url.clone());
-    url.clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,8 +149,10 @@ mod tests {
         let store = AlertStore::new();
         let mut firing = alert(0, 1000, 0, "x");
         firing.labels = LabelSet::from_pairs([("alertname", "B")]);
-        firing.generator_url = Arc::from("http://other");
-        store.put(vec![alert(0, 100, 0, "x"), firing], at(0));
+        firing.generator_url = store.intern_generator_url("http://other");
+        let mut resolving = alert(0, 100, 0, "x");
+        resolving.generator_url = store.intern_generator_url("http://gen");
+        store.put(vec![resolving, firing], at(0));
         let removed = store.gc(at(100));
         assert_eq!(removed.len(), 1);
         assert_eq!(store.len(), 1);
@@ -164,11 +162,8 @@ mod tests {
     #[test]
     fn urls_are_shared() {
         let store = AlertStore::new();
-        let mut second = alert(0, 100, 0, "x");
-        second.labels = LabelSet::from_pairs([("alertname", "C")]);
-        store.put(vec![alert(0, 100, 0, "x"), second.clone()], at(0));
-        let a = store.get(alert(0, 0, 0, "").fingerprint()).unwrap();
-        let b = store.get(second.fingerprint()).unwrap();
-        assert!(Arc::ptr_eq(&a.generator_url, &b.generator_url));
+        let first = store.intern_generator_url("http://gen");
+        let second = store.intern_generator_url("http://gen");
+        assert!(Arc::ptr_eq(&first, &second));
     }
 }

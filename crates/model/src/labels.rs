@@ -56,16 +56,7 @@ impl LabelSet {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut sorted: Vec<(K, V)> = pairs.into_iter().collect();
-        // A stable sort keeps insertion order among equal names, so "last wins" is the last one.
-        sorted.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
-        let mut unique: Vec<(K, V)> = Vec::with_capacity(sorted.len());
-        for pair in sorted {
-            match unique.last_mut() {
-                Some(last) if last.0.as_ref() == pair.0.as_ref() => *last = pair,
-                _ => unique.push(pair),
-            }
-        }
+        let unique = sorted_unique(pairs);
         Self::from_sorted_unique(unique.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
     }
 
@@ -173,6 +164,19 @@ impl LabelSet {
         self.get(name).is_some()
     }
 
+    /// Builds from pairs in any order, leaving out pairs whose value is empty (as the API does
+    /// on ingestion). A repeated name keeps its last value.
+    pub fn from_pairs_without_empty_values<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut unique = sorted_unique(pairs);
+        unique.retain(|(_, value)| !value.as_ref().is_empty());
+        Self::from_sorted_unique(unique.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+    }
+
     /// A copy without labels whose value is empty (the API drops them on ingestion).
     pub fn without_empty_values(&self) -> LabelSet {
         if self.iter().all(|(_, v)| !v.is_empty()) {
@@ -257,10 +261,33 @@ impl Default for LabelSet {
     }
 }
 
-/// Appends `number` as exactly `width` lowercase hex digits.
+/// Sorts pairs by name and keeps the last value of a repeated name (a stable sort keeps
+/// insertion order among equal names, so the last one given wins, as in a Go map).
+fn sorted_unique<I, K, V>(pairs: I) -> Vec<(K, V)>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut sorted: Vec<(K, V)> = pairs.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+    let mut unique: Vec<(K, V)> = Vec::with_capacity(sorted.len());
+    for pair in sorted {
+        match unique.last_mut() {
+            Some(last) if last.0.as_ref() == pair.0.as_ref() => *last = pair,
+            _ => unique.push(pair),
+        }
+    }
+    unique
+}
+
+/// Appends `number` as exactly `width` lowercase hex digits. Hand-rolled: label sets are built
+/// for every ingested alert, and the formatting machinery costs more than the rest together.
 fn push_hex(buffer: &mut String, number: usize, width: usize) {
-    use std::fmt::Write;
-    let _ = write!(buffer, "{number:0width$x}");
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..width).rev() {
+        buffer.push(char::from(DIGITS[(number >> (shift * 4)) & 0xF]));
+    }
 }
 
 impl fmt::Debug for LabelSet {

@@ -21,25 +21,29 @@ pub(crate) async fn post_alerts(
     State(app): State<Arc<App>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let postable: Vec<PostableAlert> =
+    let postable: Vec<PostableAlert<'_>> =
         serde_json::from_slice(&body).map_err(|error| ApiError::unparseable("alerts", error))?;
     check_schema(&postable)?;
     let now = app.now();
     let resolve_timeout = app.config.load().config.global.resolve_timeout;
     let mut valid = Vec::with_capacity(postable.len());
     let mut reasons = Vec::new();
+    let (mut firing, mut resolved) = (0, 0);
     for alert in postable {
-        let alert = with_defaults(alert, now, resolve_timeout);
-        let status = if alert.ends_at > now { "firing" } else { "resolved" };
-        app.metrics.alerts_received.with_label_values(&[status]).inc();
+        let alert = with_defaults(&app, alert, now, resolve_timeout);
+        if alert.ends_at > now {
+            firing += 1;
+        } else {
+            resolved += 1;
+        }
         match validate(&alert) {
             Ok(()) => valid.push(alert),
-            Err(reason) => {
-                app.metrics.alerts_invalid.inc();
-                reasons.push(reason);
-            }
+            Err(reason) => reasons.push(reason),
         }
     }
+    app.metrics.alerts_received.with_label_values(&["firing"]).inc_by(firing);
+    app.metrics.alerts_received.with_label_values(&["resolved"]).inc_by(resolved);
+    app.metrics.alerts_invalid.inc_by(reasons.len() as u64);
     app.alerts.put(valid, now);
     if !reasons.is_empty() {
         return Err(ApiError::BadRequest(reasons.join("; ")));
@@ -50,9 +54,11 @@ pub(crate) async fn post_alerts(
 /// The OpenAPI schema checks go-swagger makes before Alertmanager sees the batch: a
 /// `generatorURL` must be a URI and `labels` is required. The first violation rejects the
 /// whole batch with 422.
-fn check_schema(alerts: &[PostableAlert]) -> Result<(), ApiError> {
+fn check_schema(alerts: &[PostableAlert<'_>]) -> Result<(), ApiError> {
     for (index, alert) in alerts.iter().enumerate() {
-        if let Some(url) = alert.generator_url.as_deref().filter(|url| !url.is_empty()) {
+        if let Some(url) =
+            alert.generator_url.as_ref().map(AsRef::as_ref).filter(|url: &&str| !url.is_empty())
+        {
             if !is_request_uri(url) {
                 return Err(ApiError::invalid_format(
                     &format!("{index}.generatorURL"),
@@ -85,7 +91,8 @@ fn is_request_uri(text: &str) -> bool {
 /// Applies Alertmanager's ingestion defaults: a missing start is the end (or now), a missing
 /// end is now plus `resolve_timeout` and marks the alert as timing out; empty labels go.
 fn with_defaults(
-    alert: PostableAlert,
+    app: &App,
+    alert: PostableAlert<'_>,
     now: DateTime<Utc>,
     resolve_timeout: std::time::Duration,
 ) -> Alert {
@@ -97,12 +104,13 @@ fn with_defaults(
             true,
         ),
     };
+    let generator_url = alert.generator_url.as_ref().map(AsRef::as_ref).unwrap_or("");
     Alert {
-        labels: alert.labels.unwrap_or_default().without_empty_values(),
-        annotations: alert.annotations.unwrap_or_default(),
+        labels: LabelSet::from_pairs_without_empty_values(alert.labels.unwrap_or_default().0),
+        annotations: LabelSet::from_pairs(alert.annotations.unwrap_or_default().0),
         starts_at,
         ends_at,
-        generator_url: Arc::from(alert.generator_url.unwrap_or_default()),
+        generator_url: app.alerts.intern_generator_url(generator_url),
         updated_at: now,
         timeout,
     }

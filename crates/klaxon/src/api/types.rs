@@ -1,8 +1,12 @@
 //! JSON shapes of Alertmanager's API v2 (field names and nesting as its OpenAPI spec has them),
 //! and the time format its go-openapi layer writes.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone, Utc};
 use model::LabelSet;
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Formats a time as go-openapi's `strfmt.DateTime` does: RFC 3339 with milliseconds, in the
@@ -34,14 +38,75 @@ pub(crate) fn optional_utc_time<'de, D: Deserializer<'de>>(
     Ok(optional_time(deserializer)?.map(|t| t.with_timezone(&Utc)))
 }
 
+/// A string decoded without a copy when the JSON holds it without escapes.
+#[derive(Debug)]
+pub(crate) struct BorrowedStr<'a>(pub(crate) Cow<'a, str>);
+
+impl AsRef<str> for BorrowedStr<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowedStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// Label pairs as posted, in the order given; ingestion builds the `LabelSet` from them, so the
+/// JSON is read without an allocation per name and value.
+#[derive(Debug, Default)]
+pub(crate) struct LabelPairs<'a>(pub(crate) Vec<(BorrowedStr<'a>, BorrowedStr<'a>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LabelPairs<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor;
+        impl<'de> Visitor<'de> for PairsVisitor {
+            type Value = LabelPairs<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of label names to string values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::with_capacity(access.size_hint().unwrap_or(8));
+                while let Some(pair) = access.next_entry::<BorrowedStr<'de>, BorrowedStr<'de>>()? {
+                    pairs.push(pair);
+                }
+                Ok(LabelPairs(pairs))
+            }
+        }
+        deserializer.deserialize_map(PairsVisitor)
+    }
+}
+
 /// `postableAlert`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct PostableAlert {
+pub(crate) struct PostableAlert<'a> {
     /// Labels (required).
-    pub(crate) labels: Option<LabelSet>,
+    #[serde(borrow)]
+    pub(crate) labels: Option<LabelPairs<'a>>,
     /// Annotations.
-    #[serde(default)]
-    pub(crate) annotations: Option<LabelSet>,
+    #[serde(default, borrow)]
+    pub(crate) annotations: Option<LabelPairs<'a>>,
     /// Start.
     #[serde(rename = "startsAt", default, deserialize_with = "optional_time")]
     pub(crate) starts_at: Option<DateTime<FixedOffset>>,
@@ -49,8 +114,8 @@ pub(crate) struct PostableAlert {
     #[serde(rename = "endsAt", default, deserialize_with = "optional_time")]
     pub(crate) ends_at: Option<DateTime<FixedOffset>>,
     /// Source link.
-    #[serde(rename = "generatorURL", default)]
-    pub(crate) generator_url: Option<String>,
+    #[serde(rename = "generatorURL", default, borrow)]
+    pub(crate) generator_url: Option<BorrowedStr<'a>>,
 }
 
 /// `receiver`.
