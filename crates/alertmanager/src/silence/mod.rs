@@ -19,6 +19,8 @@ mod state;
 mod validate;
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};
