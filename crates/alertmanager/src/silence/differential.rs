@@ -111,6 +111,9 @@ struct Post<'a> {
     keep_start: bool,
 }
 
+/// A listing as (name, state) pairs, in order.
+type Listing = Vec<(String, String)>;
+
 /// Both sides of the comparison, with ids mapped to names so random UUIDs can be compared.
 struct Pair {
     am: Alertmanager,
@@ -214,11 +217,7 @@ impl Pair {
     }
 
     /// The listing on both sides as (name, state), in order.
-    fn listing(
-        &self,
-        filter: &str,
-        ours_filter: &[Matcher],
-    ) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    fn listing(&self, filter: &str, ours_filter: &[Matcher]) -> (Listing, Listing) {
         let path = format!("/api/v2/silences{filter}");
         let (status, text) = self.am.request("GET", &path, None).unwrap();
         assert_eq!(status, 200);
