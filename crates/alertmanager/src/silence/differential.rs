@@ -8,12 +8,14 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use model::{MatchType, Matcher};
 use serde_json::{Value, json};
 
+use super::silencepb;
 use super::{Silence, SilenceError, Silences, SilencesOptions, build_matcher, check_postable};
 
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
@@ -34,12 +36,19 @@ impl Drop for Alertmanager {
     }
 }
 
+/// Tests in one process would otherwise race for the same free port.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 impl Alertmanager {
-    fn start() -> Option<Alertmanager> {
+    /// Starts the binary, with `snapshot` as its silences file when given.
+    fn start(snapshot: Option<&[u8]>) -> Option<Alertmanager> {
         let port = (23093..=23199).find(|port| TcpListener::bind((HOST, *port)).is_ok())?;
         let dir =
             std::env::temp_dir().join(format!("klaxon-silence-diff-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
+        if let Some(snapshot) = snapshot {
+            std::fs::write(dir.join("silences"), snapshot).ok()?;
+        }
         let config = dir.join("alertmanager.yml");
         std::fs::write(&config, "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
             .ok()?;
@@ -61,6 +70,19 @@ impl Alertmanager {
             std::thread::sleep(StdDuration::from_millis(50));
         }
         None
+    }
+
+    /// SIGTERM, which makes 0.25 write its final snapshot; returns that file.
+    fn stop_and_read_snapshot(&mut self) -> Vec<u8> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "alertmanager did not stop");
+            std::thread::sleep(StdDuration::from_millis(20));
+        }
+        std::fs::read(self.dir.join("silences")).unwrap()
     }
 
     /// One HTTP/1.1 request with `Connection: close`; returns status and body.
@@ -246,7 +268,8 @@ fn agrees_with_alertmanager_025() {
         eprintln!("skipped: {BINARY} not installed");
         return;
     }
-    let Some(am) = Alertmanager::start() else {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(am) = Alertmanager::start(None) else {
         panic!("could not start {BINARY} on {HOST}:23093..23199");
     };
     let options = SilencesOptions {
@@ -305,4 +328,125 @@ fn run_sequence(pair: &mut Pair) {
     let (real, ours) = pair.listing(filter, &[Matcher::new(Equal, "job", "x").unwrap()]);
     assert_eq!(real, ours);
     assert_eq!(real, vec![("a".to_owned(), "active".to_owned())]);
+}
+
+/// The API's view of one silence, for comparing the two implementations field by field.
+fn api_view(silence: &Value) -> (String, Vec<String>, String, String, String, String, String) {
+    let matchers = silence["matchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}|{}|{}|{}", m["name"], m["value"], m["isRegex"], m["isEqual"]))
+        .collect();
+    let text = |key: &str| silence[key].as_str().unwrap().to_owned();
+    let time = |key: &str| {
+        let parsed: DateTime<Utc> = text(key).parse().unwrap();
+        rfc3339(parsed)
+    };
+    (
+        text("id"),
+        matchers,
+        time("startsAt"),
+        time("endsAt"),
+        text("createdBy"),
+        text("comment"),
+        silence["status"]["state"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn our_view(
+    silence: &Silence,
+    now: DateTime<Utc>,
+) -> (String, Vec<String>, String, String, String, String, String) {
+    let matchers = silence
+        .matchers
+        .iter()
+        .map(|m| {
+            let (regex, equal) = (m.match_type.is_regex(), m.match_type.is_positive());
+            format!("{}|{}|{regex}|{equal}", json!(m.name), json!(m.value))
+        })
+        .collect();
+    (
+        silence.id.clone(),
+        matchers,
+        rfc3339(silence.starts_at),
+        rfc3339(silence.ends_at),
+        silence.created_by.clone(),
+        silence.comment.clone(),
+        silence.state(now).as_str().to_owned(),
+    )
+}
+
+#[test]
+fn snapshots_interoperate_with_alertmanager_025() {
+    if !std::path::Path::new(BINARY).exists() {
+        eprintln!("skipped: {BINARY} not installed");
+        return;
+    }
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let now = Utc::now();
+    let options = SilencesOptions {
+        retention: Duration::hours(120),
+        max_silences: 0,
+        max_silence_size_bytes: 0,
+    };
+    let mut ours = Silences::new(options);
+    let m = |op, name: &str, value: &str| Matcher::new(op, name, value).unwrap();
+    let specs = [
+        (vec![m(MatchType::Equal, "job", "x")], 0, 2),
+        (vec![m(MatchType::Regexp, "job", "x|y\\d"), m(MatchType::NotEqual, "env", "")], 1, 3),
+        (vec![m(MatchType::NotRegexp, "team", "a.*"), m(MatchType::Equal, "sev", "pageé")], 0, 5),
+    ];
+    for (matchers, start, end) in specs {
+        let silence = Silence {
+            id: String::new(),
+            matchers,
+            starts_at: now + Duration::hours(start),
+            ends_at: now + Duration::hours(end),
+            updated_at: now,
+            created_by: "klaxon".to_owned(),
+            comment: format!("made by Klaxon {start}-{end}"),
+        };
+        ours.set(silence, now).unwrap();
+    }
+    let expired = ours.query(&[], now)[0].id.clone();
+    ours.expire(&expired, now + Duration::milliseconds(5)).unwrap();
+
+    // Klaxon's snapshot, read by 0.25.
+    let mut am = Alertmanager::start(Some(&ours.snapshot())).expect("alertmanager starts");
+    let (status, text) = am.request("GET", "/api/v2/silences", None).unwrap();
+    assert_eq!(status, 200);
+    let listed: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let at = Utc::now();
+    let mut real: Vec<_> = listed.iter().map(api_view).collect();
+    let mut mine: Vec<_> = ours.query(&[], at).iter().map(|s| our_view(s, at)).collect();
+    real.sort();
+    mine.sort();
+    assert_eq!(real, mine);
+
+    // 0.25's snapshot, read by Klaxon: every message re-encodes to the same bytes.
+    let body = json!({
+        "matchers": [{"name": "svc", "value": "api|web", "isRegex": true}],
+        "startsAt": rfc3339(now), "endsAt": rfc3339(now + Duration::hours(1)),
+        "createdBy": "go", "comment": "made by 0.25",
+    });
+    let (status, _) = am.request("POST", "/api/v2/silences", Some(&body)).unwrap();
+    assert_eq!(status, 200);
+    let (_, text) = am.request("GET", "/api/v2/silences", None).unwrap();
+    let listed: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let snapshot = am.stop_and_read_snapshot();
+    let mut loaded = Silences::new(options);
+    loaded.load_snapshot(&snapshot).unwrap();
+    assert_eq!(loaded.len(), 4);
+    let mut rest = snapshot.as_slice();
+    for message in silencepb::decode_stream(&snapshot).unwrap() {
+        let bytes = silencepb::encode_delimited(&message);
+        assert_eq!(&rest[..bytes.len()], bytes.as_slice());
+        rest = &rest[bytes.len()..];
+    }
+    let at = Utc::now();
+    for silence in &listed {
+        let id = silence["id"].as_str().unwrap();
+        assert_eq!(our_view(loaded.get(id).unwrap(), at), api_view(silence));
+    }
 }
