@@ -6,6 +6,7 @@
 //! - [`silencepb`]: wire messages and the length-delimited stream (snapshot, gossip, full state).
 //! - `validate`: 0.25's validation rules and error texts, plus the API's own pre-checks.
 //! - `query`: the `GET /api/v2/silences` filter and order.
+//! - `index`: which silences could mute a label set, so muting checks stay cheap.
 //! - `state`: [`Silences`], the store itself.
 //!
 //! The stored form of every silence is its [`silencepb::MeshSilence`]: it is what is gossiped
@@ -14,6 +15,7 @@
 
 pub mod silencepb;
 
+mod index;
 mod query;
 mod state;
 mod validate;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use model::LabelSet;
 use model::Matcher;
 
+use super::index::MuteIndex;
 use super::silencepb::{self, MeshSilence, StreamError, Timestamp};
 use super::validate::validate;
 use super::{
@@ -25,6 +26,8 @@ pub struct Silences {
     /// Keyed by id; the ordered map makes `mutes` return ids already sorted, as 0.25 reports
     /// `silencedBy`, and makes snapshots deterministic.
     entries: BTreeMap<String, Entry>,
+    /// Which silences could mute a given label set; kept in step with `entries`.
+    index: MuteIndex,
     /// Bumped whenever merging or loading changes what is stored, like 0.25's `Version()`.
     version: u64,
     /// Delimited `MeshSilence` of each local change, for the cluster layer to gossip.
@@ -92,7 +95,13 @@ impl Entry {
 impl Silences {
     /// An empty store.
     pub fn new(options: SilencesOptions) -> Silences {
-        Silences { options, entries: BTreeMap::new(), version: 0, outbox: Vec::new() }
+        Silences {
+            options,
+            entries: BTreeMap::new(),
+            index: MuteIndex::default(),
+            version: 0,
+            outbox: Vec::new(),
+        }
     }
 
     /// Changes whenever merging or loading altered the stored silences; callers can use it to
@@ -208,16 +217,7 @@ impl Silences {
     /// Ids of the silences that mute `labels` at `now`, sorted. Active here includes both
     /// ends, as in 0.25's silencer.
     pub fn mutes(&self, labels: &LabelSet, now: DateTime<Utc>) -> Vec<String> {
-        self.entries
-            .iter()
-            .filter(|(_, entry)| entry.starts_at <= now && now <= entry.ends_at)
-            .filter(|(_, entry)| {
-                entry.view.as_ref().is_some_and(|silence| {
-                    silence.matchers.iter().all(|matcher| matcher.matches_labels(labels))
-                })
-            })
-            .map(|(id, _)| id.clone())
-            .collect()
+        self.index.mutes(labels, now)
     }
 
     /// How many stored silences are in `state` at `now`, by the store's inclusive rule (what
@@ -230,7 +230,14 @@ impl Silences {
     /// `expires_at` reads as Go's zero time and is therefore deleted too.
     pub fn gc(&mut self, now: DateTime<Utc>) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|_, entry| entry.expires_at > now);
+        let index = &mut self.index;
+        self.entries.retain(|id, entry| {
+            let keep = entry.expires_at > now;
+            if let (false, Some(silence)) = (keep, &entry.view) {
+                index.remove(id, silence);
+            }
+            keep
+        });
         before - self.entries.len()
     }
 
@@ -248,13 +255,12 @@ impl Silences {
     /// until the next GC, as in 0.25. On error the state is unchanged.
     pub fn load_snapshot(&mut self, bytes: &[u8]) -> Result<(), StreamError> {
         let messages = last_per_id(silencepb::decode_stream(bytes)?);
-        self.entries = messages
-            .into_iter()
-            .map(|mut mesh| {
-                upgrade(&mut mesh);
-                (mesh_id(&mesh).to_owned(), Entry::new(mesh))
-            })
-            .collect();
+        self.entries.clear();
+        self.index.clear();
+        for mut mesh in messages {
+            upgrade(&mut mesh);
+            self.put(mesh);
+        }
         self.version += 1;
         Ok(())
     }
@@ -292,9 +298,26 @@ impl Silences {
         if self.entries.get(id).is_some_and(|prev| prev.updated_at >= incoming) {
             return false;
         }
-        self.entries.insert(id.to_owned(), Entry::new(mesh));
+        self.put(mesh);
         self.version += 1;
         true
+    }
+
+    /// Stores an entry, replacing any with its id, and keeps the index in step.
+    fn put(&mut self, mesh: MeshSilence) {
+        let id = mesh_id(&mesh).to_owned();
+        let entry = Entry::new(mesh);
+        // The old entry leaves the index first: removal goes by id and would take the new
+        // entry along if both sat under the same label.
+        if let Some(old) = self.entries.remove(&id)
+            && let Some(silence) = &old.view
+        {
+            self.index.remove(&id, silence);
+        }
+        if let Some(silence) = &entry.view {
+            self.index.insert(&id, silence);
+        }
+        self.entries.insert(id, entry);
     }
 
     /// A local write: stored through the merge rule like 0.25's `setSilence` (so a stored

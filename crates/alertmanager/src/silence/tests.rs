@@ -523,3 +523,46 @@ fn peer_silence_with_uncompilable_matcher_is_kept_but_inert() {
     st.expire("weird", t(10)).unwrap();
     assert_eq!(st.count(SilenceState::Expired, t(11)), 1);
 }
+
+#[test]
+fn mute_index_follows_updates_replacements_merges_gc_and_loads() {
+    let mut st = store();
+    let x = labels(&[("job", "x"), ("env", "prod")]);
+    let id = st.set(silence(vec![eq("job", "x"), eq("env", "prod")], 0, 100), t(0)).unwrap();
+    let unanchored = st.set(silence(vec![re("job", "x|y")], 0, 100), t(0)).unwrap();
+    let mut both = vec![id.clone(), unanchored.clone()];
+    both.sort();
+    assert_eq!(st.mutes(&x, t(1)), both);
+
+    // In place, same anchor: still found exactly once.
+    let mut s = st.get(&id).unwrap().clone();
+    s.ends_at = t(200);
+    st.set(s.clone(), t(1)).unwrap();
+    assert_eq!(st.mutes(&x, t(2)), both);
+
+    // Replaced by one anchored elsewhere: the old one ends, the new one is found by env.
+    s.matchers = vec![eq("env", "prod"), eq("job", "x")];
+    let moved = st.set(s, t(2)).unwrap();
+    assert!(st.mutes(&x, t(3)).contains(&moved));
+    assert!(!st.mutes(&x, t(3)).contains(&id));
+
+    // A snapshot load and a GC rebuild and prune the index.
+    let snap = st.snapshot();
+    let mut other = store();
+    other.load_snapshot(&snap).unwrap();
+    assert_eq!(other.mutes(&x, t(3)), st.mutes(&x, t(3)));
+    other.gc(t(100) + Duration::hours(120));
+    assert_eq!(other.mutes(&x, t(3)), vec![moved.clone()]);
+
+    // A merged newer version with different matchers is re-filed.
+    let mut newer = other.get(&moved).unwrap().clone();
+    newer.matchers = vec![eq("job", "z")];
+    newer.updated_at = t(10);
+    let mesh = MeshSilence {
+        silence: Some(newer.to_proto()),
+        expires_at: silencepb::timestamp_field(t(10_000_000)),
+    };
+    other.merge(&silencepb::encode_delimited(&mesh), t(10)).unwrap();
+    assert!(other.mutes(&x, t(11)).is_empty());
+    assert_eq!(other.mutes(&labels(&[("job", "z")]), t(11)), vec![moved]);
+}
