@@ -23,12 +23,12 @@ const MAX_REGOSSIP_BYTES: usize = 700;
 #[derive(Debug)]
 pub struct Silences {
     options: SilencesOptions,
-    /// Keyed by id; the ordered map makes `mutes` return ids already sorted, as 0.25 reports
-    /// `silencedBy`, and makes snapshots deterministic.
+    /// Keyed by id; ordered so snapshots are deterministic (0.25 writes them in map order).
     entries: BTreeMap<String, Entry>,
     /// Which silences could mute a given label set; kept in step with `entries`.
     index: MuteIndex,
-    /// Bumped whenever merging or loading changes what is stored, like 0.25's `Version()`.
+    /// Bumped whenever a write, merge or load changes what is stored, like 0.25's
+    /// `Version()`. GC does not bump it: it only removes silences that no longer mute.
     version: u64,
     /// Delimited `MeshSilence` of each local change, for the cluster layer to gossip.
     outbox: Vec<Vec<u8>>,
@@ -127,6 +127,10 @@ impl Silences {
     /// is) and a new one with a fresh id replaces it. As in 0.25, validation runs only after
     /// that expiry, so a rejected replacement still ends the old silence. The limits come
     /// from newer Alertmanager and are checked before anything changes.
+    ///
+    /// Like every local write, the result is stored through the merge rule: if the stored
+    /// copy's `updated_at` is not older than `now` (a peer's clock ahead of ours, or two writes
+    /// at the same instant) it is gossiped but not applied, as in 0.25.
     pub fn set(
         &mut self,
         mut silence: Silence,
@@ -227,7 +231,8 @@ impl Silences {
     }
 
     /// Deletes silences whose `expires_at` is not after `now`; returns how many. A missing
-    /// `expires_at` reads as Go's zero time and is therefore deleted too.
+    /// `expires_at` reads as Go's zero time and is deleted too: 0.25 would abort the whole GC
+    /// with an error on such an entry, newer releases delete it.
     pub fn gc(&mut self, now: DateTime<Utc>) -> usize {
         let before = self.entries.len();
         let index = &mut self.index;
