@@ -73,7 +73,8 @@ impl App {
     pub fn new(flags: &ServerFlags, clock: Arc<dyn Clock>) -> Result<Arc<App>, String> {
         let config = Config::load_file(&flags.config_file).map_err(|e| e.to_string())?;
         let silences = Silences::new(SilencesOptions {
-            retention: flags.data_retention,
+            retention: chrono::Duration::from_std(flags.data_retention)
+                .map_err(|e| format!("--data.retention: {e}"))?,
             max_silences: flags.silences_max_silences,
             max_silence_size_bytes: flags.silences_max_silence_size_bytes,
         });

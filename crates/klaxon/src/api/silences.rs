@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use model::{MatchType, Matcher};
+
 use serde_json::json;
 
 use super::error::ApiError;
@@ -77,16 +78,8 @@ pub(crate) async fn post_silences(
         serde_json::from_slice(&body).map_err(|error| ApiError::unparseable("silence", error))?;
     let now = app.now();
     let silence = silence_from_postable(postable, now)?;
-    if silence.starts_at >= silence.ends_at {
-        return Err(ApiError::BadRequest(
-            "Failed to create silence: start time must be before end time".to_owned(),
-        ));
-    }
-    if silence.ends_at < now {
-        return Err(ApiError::BadRequest(
-            "Failed to create silence: end time can't be in the past".to_owned(),
-        ));
-    }
+    silence::check_postable(silence.starts_at, silence.ends_at, now)
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
     match app.silences().set(silence, now) {
         Ok(id) => Ok(Json(json!({ "silenceID": id })).into_response()),
         Err(SilenceError::NotFound) => Err(ApiError::NotFound(SilenceError::NotFound.to_string())),
@@ -138,19 +131,15 @@ fn matcher_from_postable(index: usize, matcher: PostableMatcher) -> Result<Match
         (true, true) => MatchType::Regexp,
         (true, false) => MatchType::NotRegexp,
     };
-    Matcher::new(match_type, name, value).map_err(|error| {
-        ApiError::BadRequest(format!(
-            "silence invalid: invalid label matcher {index}: invalid regular expression {}: {error}",
-            model::quote::go_quote(&error.pattern)
-        ))
-    })
+    silence::build_matcher(index, match_type, &name, &value)
+        .map_err(|error| ApiError::BadRequest(error.to_string()))
 }
 
 /// The API's view of a silence.
 pub(crate) fn gettable_silence(silence: &Silence, now: DateTime<Utc>) -> GettableSilence {
     GettableSilence {
         id: silence.id.clone(),
-        status: SilenceStatusJson { state: silence::state(silence, now).as_str() },
+        status: SilenceStatusJson { state: silence.state(now).as_str() },
         updated_at: format_time(silence.updated_at),
         comment: silence.comment.clone(),
         created_by: silence.created_by.clone(),
