@@ -217,6 +217,19 @@ fn spawn_reload_on_sighup(app: Arc<App>) {
 }
 
 fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
+    let maintenance_interval = flags.data_maintenance_interval.max(Duration::from_secs(1));
+    let silences_app = app.clone();
+    // Runs for the life of the process: drops silences whose retention has passed.
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(maintenance_interval);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let now = silences_app.now();
+            let removed = silences_app.silences().gc(now);
+            tracing::debug!(removed, "Silence GC");
+        }
+    });
     let alerts_gc_interval = flags.alerts_gc_interval.max(Duration::from_secs(1));
     let gc_app = app.clone();
     // Runs for the life of the process.

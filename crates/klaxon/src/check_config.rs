@@ -6,23 +6,25 @@ use alertmanager::config::Config;
 
 /// Checks each file, printing a summary per file; returns whether all were valid.
 pub fn check_config(files: &[PathBuf]) -> bool {
-    let mut all_valid = true;
+    let mut failed = 0;
     for file in files {
-        println!("Checking '{}'", file.display());
         match Config::load_file(file) {
             Ok(config) => {
-                println!("  SUCCESS");
+                println!("Checking '{}'  SUCCESS", file.display());
                 println!("Found:");
                 println!(" - global config");
                 println!(" - route");
                 println!(" - {} receivers", config.receivers.len());
             }
             Err(error) => {
-                println!("  FAILED: {error}");
-                all_valid = false;
+                println!("Checking '{}'  FAILED: {error}", file.display());
+                failed += 1;
             }
         }
         println!();
     }
-    all_valid
+    if failed > 0 {
+        eprintln!("klaxon: error: failed to validate {failed} file(s)");
+    }
+    failed == 0
 }

@@ -3,4 +3,6 @@
 
 mod amtool;
 mod api_differential;
+mod cli;
+mod readme;
 mod support;

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
+use alertmanager::silence::SilenceState;
+
 use super::types::{ReceiverJson, format_time};
 use crate::app::App;
 
@@ -62,6 +64,12 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     let (mut active, mut suppressed) = (0u64, 0u64);
     {
         let silences = app.silences();
+        for state in [SilenceState::Active, SilenceState::Pending, SilenceState::Expired] {
+            app.metrics
+                .silences
+                .with_label_values(&[state.as_str()])
+                .set(silences.count(state, now) as f64);
+        }
         app.alerts.for_each(|alert| {
             if alert.ends_at < now {
                 return;
