@@ -1,0 +1,112 @@
+//! Replays the corpus recorded from the real Alertmanager 0.25 (`testdata/regex_corpus.json`,
+//! written by `testdata/record_regex_corpus.py`) and checks replacement expansion.
+
+use super::GoRegex;
+
+#[derive(serde::Deserialize)]
+struct Corpus {
+    values: Vec<String>,
+    patterns: Vec<Entry>,
+}
+
+#[derive(serde::Deserialize)]
+struct Entry {
+    pattern: String,
+    accepted: bool,
+    #[serde(default)]
+    matches: Vec<usize>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn corpus() -> Corpus {
+    let text = include_str!("../../testdata/regex_corpus.json");
+    serde_json::from_str(text).expect("regex_corpus.json parses")
+}
+
+#[test]
+fn corpus_acceptance_and_matches_agree_with_go() {
+    let corpus = corpus();
+    let mut failures = Vec::new();
+    for entry in &corpus.patterns {
+        match (GoRegex::new_anchored(&entry.pattern), entry.accepted) {
+            (Ok(regex), true) => {
+                let ours: Vec<usize> = (0..corpus.values.len())
+                    .filter(|&i| regex.is_match(&corpus.values[i]))
+                    .collect();
+                if ours != entry.matches {
+                    let show = |ids: &[usize]| -> Vec<&str> {
+                        ids.iter().map(|&i| corpus.values[i].as_str()).collect()
+                    };
+                    failures.push(format!(
+                        "{:?}: Go matched {:?}, we matched {:?}",
+                        entry.pattern,
+                        show(&entry.matches),
+                        show(&ours)
+                    ));
+                }
+            }
+            (Err(error), true) => {
+                failures.push(format!("{:?}: Go accepts, we reject: {error}", entry.pattern));
+            }
+            (Ok(_), false) => failures
+                .push(format!("{:?}: Go rejects ({:?}), we accept", entry.pattern, entry.error)),
+            (Err(_), false) => {}
+        }
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn corpus_error_messages_agree_with_go() {
+    let mut failures = Vec::new();
+    for entry in corpus().patterns.iter().filter(|e| !e.accepted) {
+        let go = entry.error.as_deref().unwrap_or_default();
+        // The API answers with the error as a JSON string.
+        let go: String = serde_json::from_str(go).unwrap_or_else(|_| go.to_owned());
+        if let Err(ours) = GoRegex::new_anchored(&entry.pattern) {
+            if ours.to_string() != go {
+                failures.push(format!(
+                    "{:?}: Go {go:?}, ours {:?}",
+                    entry.pattern,
+                    ours.to_string()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} messages differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn unanchored_finds_substrings_and_reports_trailing_backslash() {
+    let regex = GoRegex::new_unanchored(r"\d+").unwrap();
+    assert!(regex.is_match("abc123"));
+    assert!(!regex.is_match("abc١٢٣"));
+    let error = GoRegex::new_unanchored("a\\").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "error parsing regexp: trailing backslash at end of expression: ``"
+    );
+}
+
+#[test]
+fn replace_all_expands_like_go() {
+    let regex = GoRegex::new_unanchored(r"(\w+)@(\w+)").unwrap();
+    assert_eq!(
+        regex.replace_all("bob@example x", "$2_$1 ${1}x $1x ${2}_$1"),
+        "bob bobx  example_bob x"
+    );
+    assert_eq!(regex.replace_all("a@b", "$$1 $ ${1"), "$1 $ ${1");
+    let named = GoRegex::new_unanchored(r"(?P<user>\w+)@(?P<1x>\w+)").unwrap();
+    assert_eq!(named.replace_all("bob@host", "$user at $1x / ${user}"), "bob at host / bob");
+    assert_eq!(named.replace_all("bob@host", "[$missing]"), "[]");
+    let empty = GoRegex::new_unanchored("a*").unwrap();
+    assert_eq!(empty.replace_all("baaac", "-"), "-b-c-");
+}
+
+#[test]
+fn duplicate_and_numeric_group_names_are_go_valid() {
+    let regex = GoRegex::new_unanchored(r"(?P<n>a)|(?P<n>b)").unwrap();
+    assert_eq!(regex.replace_all("b", "<$n>"), "<b>");
+    assert!(GoRegex::new_anchored("(?P<1>a)").unwrap().is_match("a"));
+}

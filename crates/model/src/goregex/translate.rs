@@ -1,0 +1,684 @@
+//! A parser for Go's `regexp/syntax` (Perl flags, as `regexp.Compile` uses them) that emits
+//! equivalent `regex` crate syntax.
+//!
+//! It walks the pattern the way Go's parser does, so it rejects the same inputs with the same
+//! reason and fragment, and rewrites every construct whose meaning differs between the two
+//! engines: Perl classes become ASCII sets, class literals are hex-escaped (so `[`, `&&`, `--`
+//! and `~~` stay literal), `\Q…\E` and octal escapes become plain literals, and named groups
+//! lose their names (Go allows names the `regex` crate rejects; names are kept on the side).
+
+use super::unicode_names::is_go_unicode_class;
+
+/// Go's `regexp/syntax` error codes that this parser can produce, with Go's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ErrorCode {
+    InvalidCharRange,
+    InvalidEscape,
+    InvalidNamedCapture,
+    InvalidPerlOp,
+    InvalidRepeatOp,
+    InvalidRepeatSize,
+    MissingBracket,
+    MissingParen,
+    MissingRepeatArgument,
+    TrailingBackslash,
+    UnexpectedParen,
+    NestingDepth,
+}
+
+impl ErrorCode {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidCharRange => "invalid character class range",
+            ErrorCode::InvalidEscape => "invalid escape sequence",
+            ErrorCode::InvalidNamedCapture => "invalid named capture",
+            ErrorCode::InvalidPerlOp => "invalid or unsupported Perl syntax",
+            ErrorCode::InvalidRepeatOp => "invalid nested repetition operator",
+            ErrorCode::InvalidRepeatSize => "invalid repeat count",
+            ErrorCode::MissingBracket => "missing closing ]",
+            ErrorCode::MissingParen => "missing closing )",
+            ErrorCode::MissingRepeatArgument => "missing argument to repetition operator",
+            ErrorCode::TrailingBackslash => "trailing backslash at end of expression",
+            ErrorCode::UnexpectedParen => "unexpected )",
+            ErrorCode::NestingDepth => "expression nests too deeply",
+        }
+    }
+}
+
+/// A rejection: Go's error code and the fragment of the pattern Go quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SyntaxError {
+    pub(super) code: ErrorCode,
+    pub(super) fragment: String,
+}
+
+/// The result of translating one pattern.
+#[derive(Debug, Clone)]
+pub(super) struct Translation {
+    /// Equivalent `regex` crate syntax; every group is unnamed.
+    pub(super) rust: String,
+    /// Go's name for each capture group, indexed like `regex::Captures` (0 is the whole match).
+    pub(super) names: Vec<Option<String>>,
+}
+
+/// Go caps the nesting of repeat counts and the depth of groups at 1000.
+const REPEAT_LIMIT: u32 = 1000;
+const MAX_DEPTH: usize = 1000;
+
+/// The character that can never occur in a `&str`, emitted for Go's surrogate literals.
+const NEVER: &str = r"[^\x{0}-\x{10FFFF}]";
+
+type Result<T> = std::result::Result<T, SyntaxError>;
+
+/// Translates a Go pattern into `regex` crate syntax, or reports what Go would say.
+pub(super) fn translate(pattern: &str) -> Result<Translation> {
+    let mut parser = Parser {
+        src: pattern,
+        pos: 0,
+        out: String::with_capacity(pattern.len() * 2),
+        frames: vec![Frame::new(0)],
+        names: vec![None],
+        last_repeat: None,
+    };
+    parser.run()?;
+    Ok(Translation { rust: parser.out, names: parser.names })
+}
+
+/// One open group: what the repetition operators and the repeat-size check need to know.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// Where the group's text starts in the output.
+    out_start: usize,
+    /// Whether something a repetition can apply to was parsed since `(` or `|`.
+    has_operand: bool,
+    /// Where that operand starts in the output.
+    operand_start: usize,
+    /// The largest product of nested `{n,m}` counts inside the operand.
+    operand_weight: u32,
+    /// The same over the whole group so far (every alternative).
+    weight: u32,
+}
+
+impl Frame {
+    fn new(out_start: usize) -> Frame {
+        Frame {
+            out_start,
+            has_operand: false,
+            operand_start: out_start,
+            operand_weight: 1,
+            weight: 1,
+        }
+    }
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+    out: String,
+    frames: Vec<Frame>,
+    names: Vec<Option<String>>,
+    /// Where the previous token started, if it was a repetition operator.
+    last_repeat: Option<usize>,
+}
+
+fn error<T>(code: ErrorCode, fragment: &str) -> Result<T> {
+    Err(SyntaxError { code, fragment: fragment.to_owned() })
+}
+
+impl<'a> Parser<'a> {
+    fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    fn frame(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("the root frame is never popped")
+    }
+
+    fn run(&mut self) -> Result<()> {
+        while let Some(c) = self.rest().chars().next() {
+            let start = self.pos;
+            let mut repeat = None;
+            match c {
+                '(' => self.open_group()?,
+                '|' => {
+                    self.pos += 1;
+                    self.out.push('|');
+                    let frame = self.frame();
+                    frame.has_operand = false;
+                }
+                ')' => self.close_group()?,
+                '^' | '$' | '.' => {
+                    self.pos += 1;
+                    self.push_operand(&c.to_string(), 1);
+                }
+                '[' => self.class()?,
+                '*' | '+' | '?' => {
+                    self.pos += 1;
+                    self.repeat(start, c.to_string(), None)?;
+                    repeat = Some(start);
+                }
+                '{' => match parse_repeat(self.rest()) {
+                    Some((min, max, len)) => {
+                        self.pos += len;
+                        if min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max) {
+                            return error(ErrorCode::InvalidRepeatSize, &self.src[start..self.pos]);
+                        }
+                        let op = match max {
+                            -1 => format!("{{{min},}}"),
+                            max if max == min => format!("{{{min}}}"),
+                            max => format!("{{{min},{max}}}"),
+                        };
+                        self.repeat(start, op, Some((min, max)))?;
+                        repeat = Some(start);
+                    }
+                    None => {
+                        self.pos += 1;
+                        self.literal(u32::from('{'));
+                    }
+                },
+                '\\' => self.escape()?,
+                _ => {
+                    self.pos += c.len_utf8();
+                    self.literal(u32::from(c));
+                }
+            }
+            self.last_repeat = repeat;
+        }
+        if self.frames.len() > 1 {
+            return error(ErrorCode::MissingParen, self.src);
+        }
+        Ok(())
+    }
+
+    /// Records `text` as the newest operand of the current group.
+    fn push_operand(&mut self, text: &str, weight: u32) {
+        let start = self.out.len();
+        self.out.push_str(text);
+        let frame = self.frame();
+        frame.has_operand = true;
+        frame.operand_start = start;
+        frame.operand_weight = weight;
+        frame.weight = frame.weight.max(weight);
+    }
+
+    fn literal(&mut self, c: u32) {
+        let text = literal_text(c);
+        self.push_operand(&text, 1);
+    }
+
+    /// Applies a repetition operator (already consumed, starting at `start`) to the operand.
+    fn repeat(&mut self, start: usize, op: String, counts: Option<(i64, i64)>) -> Result<()> {
+        let lazy = self.rest().starts_with('?');
+        if lazy {
+            self.pos += 1;
+        }
+        let fragment = &self.src[start..self.pos];
+        if let Some(previous) = self.last_repeat {
+            return error(ErrorCode::InvalidRepeatOp, &self.src[previous..self.pos]);
+        }
+        let frame = *self.frame();
+        if !frame.has_operand {
+            return error(ErrorCode::MissingRepeatArgument, fragment);
+        }
+        let mut weight = frame.operand_weight;
+        if let Some((min, max)) = counts {
+            // Go bounds the product of nested counts, not just each count.
+            let count = if max == -1 { min } else { max } as u32;
+            if count == 0 {
+                weight = 1;
+            } else {
+                if (min >= 2 || max >= 2) && count.saturating_mul(weight) > REPEAT_LIMIT {
+                    return error(ErrorCode::InvalidRepeatSize, fragment);
+                }
+                weight = count.saturating_mul(weight);
+            }
+        }
+        self.out.insert_str(frame.operand_start, "(?:");
+        self.out.push(')');
+        self.out.push_str(&op);
+        if lazy {
+            self.out.push('?');
+        }
+        let frame = self.frame();
+        frame.operand_weight = weight;
+        frame.weight = frame.weight.max(weight);
+        Ok(())
+    }
+
+    fn open_group(&mut self) -> Result<()> {
+        let rest = self.rest();
+        if rest.starts_with("(?") {
+            if rest.len() > 4 && rest.starts_with("(?P<") {
+                return self.named_group();
+            }
+            return self.flags();
+        }
+        self.pos += 1;
+        self.names.push(None);
+        self.push_frame("(")
+    }
+
+    fn push_frame(&mut self, text: &str) -> Result<()> {
+        if self.frames.len() > MAX_DEPTH {
+            return error(ErrorCode::NestingDepth, self.src);
+        }
+        let start = self.out.len();
+        self.out.push_str(text);
+        self.frames.push(Frame::new(start));
+        Ok(())
+    }
+
+    fn named_group(&mut self) -> Result<()> {
+        let rest = self.rest();
+        let Some(end) = rest.find('>') else {
+            return error(ErrorCode::InvalidNamedCapture, rest);
+        };
+        let name = &rest[4..end];
+        let valid =
+            !name.is_empty() && name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric());
+        if !valid {
+            return error(ErrorCode::InvalidNamedCapture, &rest[..=end]);
+        }
+        self.pos += end + 1;
+        self.names.push(Some(name.to_owned()));
+        self.push_frame("(")
+    }
+
+    /// `(?flags)` and `(?flags:`, with Go's rules: only `i m s U`, at most one `-`, and a `-`
+    /// must be followed by at least one flag.
+    fn flags(&mut self) -> Result<()> {
+        let rest = self.rest();
+        // For each of i, m, s, U: None if not mentioned, else whether it ends up on.
+        let mut state: [Option<bool>; 4] = [None; 4];
+        let mut negated = false;
+        let mut saw_flag = false;
+        for (offset, c) in rest.char_indices().skip(2) {
+            let slot = match c {
+                'i' => Some(0),
+                'm' => Some(1),
+                's' => Some(2),
+                'U' => Some(3),
+                '-' if !negated => {
+                    negated = true;
+                    saw_flag = false;
+                    continue;
+                }
+                ':' | ')' if !negated || saw_flag => {
+                    self.pos += offset + 1;
+                    let flags = render_flags(&state);
+                    return if c == ':' {
+                        self.push_frame(&format!("(?{flags}:"))
+                    } else {
+                        if !flags.is_empty() {
+                            self.out.push_str(&format!("(?{flags})"));
+                        }
+                        Ok(())
+                    };
+                }
+                _ => None,
+            };
+            match slot {
+                Some(slot) => {
+                    state[slot] = Some(!negated);
+                    saw_flag = true;
+                }
+                None => return error(ErrorCode::InvalidPerlOp, &rest[..offset + c.len_utf8()]),
+            }
+        }
+        error(ErrorCode::InvalidPerlOp, rest)
+    }
+
+    fn close_group(&mut self) -> Result<()> {
+        if self.frames.len() == 1 {
+            return error(ErrorCode::UnexpectedParen, self.src);
+        }
+        self.pos += 1;
+        self.out.push(')');
+        let closed = self.frames.pop().expect("checked above");
+        let frame = self.frame();
+        frame.has_operand = true;
+        frame.operand_start = closed.out_start;
+        frame.operand_weight = closed.weight;
+        frame.weight = frame.weight.max(closed.weight);
+        Ok(())
+    }
+
+    /// A backslash outside a class.
+    fn escape(&mut self) -> Result<()> {
+        let rest = self.rest();
+        let next = rest[1..].chars().next();
+        let assertion = match next {
+            Some('A') => Some(r"\A"),
+            Some('z') => Some(r"\z"),
+            Some('b') => Some(r"(?-u:\b)"),
+            Some('B') => Some(r"(?-u:\B)"),
+            Some('C') => return error(ErrorCode::InvalidEscape, &rest[..2]),
+            Some('Q') => {
+                let body = &rest[2..];
+                let (literal, consumed) = match body.find(r"\E") {
+                    Some(end) => (&body[..end], end + 2),
+                    None => (body, body.len()),
+                };
+                self.pos += 2 + consumed;
+                for c in literal.chars() {
+                    self.literal(u32::from(c));
+                }
+                return Ok(());
+            }
+            _ => None,
+        };
+        if let Some(text) = assertion {
+            self.pos += 2;
+            self.push_operand(text, 1);
+            return Ok(());
+        }
+        if let Some((text, len)) = unicode_class(rest)? {
+            self.pos += len;
+            self.push_operand(&text, 1);
+            return Ok(());
+        }
+        if let Some((negated, set)) = perl_class(rest) {
+            self.pos += 2;
+            let caret = if negated { "^" } else { "" };
+            self.push_operand(&format!("[{caret}{set}]"), 1);
+            return Ok(());
+        }
+        let (c, len) = parse_escape(rest)?;
+        self.pos += len;
+        self.literal(c);
+        Ok(())
+    }
+
+    /// A bracketed class, from `[` to `]`.
+    fn class(&mut self) -> Result<()> {
+        let whole = self.rest();
+        let mut t = &whole[1..];
+        let negated = t.starts_with('^');
+        if negated {
+            t = &t[1..];
+        }
+        let mut items = String::new();
+        let mut first = true;
+        while t.is_empty() || !t.starts_with(']') || first {
+            first = false;
+            if t.len() > 2 && t.starts_with("[:") {
+                if let Some((text, len)) = posix_class(t)? {
+                    items.push_str(&text);
+                    t = &t[len..];
+                    continue;
+                }
+            }
+            if let Some((text, len)) = unicode_class(t)? {
+                items.push_str(&text);
+                t = &t[len..];
+                continue;
+            }
+            if let Some((negated, set)) = perl_class(t) {
+                // A negated Perl class nests, so it unions with the other members.
+                if negated {
+                    items.push_str(&format!("[^{set}]"));
+                } else {
+                    items.push_str(set);
+                }
+                t = &t[2..];
+                continue;
+            }
+            let range_start = t;
+            let (lo, len) = class_char(t, whole)?;
+            t = &t[len..];
+            let mut hi = lo;
+            if t.len() >= 2 && t.starts_with('-') && !t[1..].starts_with(']') {
+                t = &t[1..];
+                let (end, len) = class_char(t, whole)?;
+                t = &t[len..];
+                if end < lo {
+                    let used = range_start.len() - t.len();
+                    return error(ErrorCode::InvalidCharRange, &range_start[..used]);
+                }
+                hi = end;
+            }
+            push_range(&mut items, lo, hi);
+        }
+        let consumed = whole.len() - t.len() + 1;
+        self.pos += consumed;
+        let text = match (items.is_empty(), negated) {
+            (true, false) => NEVER.to_owned(),
+            (true, true) => r"[\x{0}-\x{10FFFF}]".to_owned(),
+            (false, false) => format!("[{items}]"),
+            (false, true) => format!("[^{items}]"),
+        };
+        self.push_operand(&text, 1);
+        Ok(())
+    }
+}
+
+/// `i m s U` in canonical order, positives first, so the `regex` crate never sees a flag
+/// twice (Go accepts `(?m-m)`, the `regex` crate does not).
+fn render_flags(state: &[Option<bool>; 4]) -> String {
+    const LETTERS: [char; 4] = ['i', 'm', 's', 'U'];
+    let mut on = String::new();
+    let mut off = String::new();
+    for (letter, value) in LETTERS.iter().zip(state) {
+        match value {
+            Some(true) => on.push(*letter),
+            Some(false) => off.push(*letter),
+            None => {}
+        }
+    }
+    if off.is_empty() { on } else { format!("{on}-{off}") }
+}
+
+/// Parses `{n}`, `{n,}` or `{n,m}` at the start of `t` as Go does: `(min, max, length)`, with
+/// -1 for "no maximum" and for numbers of 10^8 or more (which make the count invalid).
+/// `None` means the brace is a literal.
+fn parse_repeat(t: &str) -> Option<(i64, i64, usize)> {
+    let bytes = t.as_bytes();
+    let mut i = 1;
+    let (mut min, len) = parse_int(&bytes[i..])?;
+    i += len;
+    let max;
+    match bytes.get(i)? {
+        b',' => {
+            i += 1;
+            if bytes.get(i)? == &b'}' {
+                max = -1;
+            } else {
+                let (value, len) = parse_int(&bytes[i..])?;
+                i += len;
+                max = value;
+                if value < 0 {
+                    min = -1;
+                }
+            }
+        }
+        _ => max = min,
+    }
+    if bytes.get(i)? != &b'}' {
+        return None;
+    }
+    Some((min, max, i + 1))
+}
+
+/// Go's decimal parser for repeat counts: no leading zeros, saturating to -1 past 10^8.
+fn parse_int(bytes: &[u8]) -> Option<(i64, usize)> {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || (digits >= 2 && bytes[0] == b'0') {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for b in &bytes[..digits] {
+        if value >= 100_000_000 {
+            value = -1;
+            break;
+        }
+        value = value * 10 + i64::from(b - b'0');
+    }
+    Some((value, digits))
+}
+
+/// The ASCII set behind `\d \D \s \S \w \W`, as `(negated, members)`.
+fn perl_class(t: &str) -> Option<(bool, &'static str)> {
+    let bytes = t.as_bytes();
+    if bytes.len() < 2 || bytes[0] != b'\\' {
+        return None;
+    }
+    let set = match bytes[1].to_ascii_lowercase() {
+        b'd' => "0-9",
+        b's' => r"\x{9}\x{A}\x{C}\x{D}\x{20}",
+        b'w' => "0-9A-Za-z_",
+        _ => return None,
+    };
+    Some((bytes[1].is_ascii_uppercase(), set))
+}
+
+/// `[:name:]` inside a class. `Ok(None)` when there is no closing `:]` (then `[` is literal).
+fn posix_class(t: &str) -> Result<Option<(String, usize)>> {
+    let Some(end) = t[2..].find(":]") else {
+        return Ok(None);
+    };
+    let name = &t[..end + 4];
+    let bare = name[2..name.len() - 2].trim_start_matches('^');
+    let negations = name.len() - 4 - bare.len();
+    const NAMES: [&str; 14] = [
+        "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+        "space", "upper", "word", "xdigit",
+    ];
+    if negations > 1 || !NAMES.contains(&bare) {
+        return error(ErrorCode::InvalidCharRange, name);
+    }
+    Ok(Some((name.to_owned(), name.len())))
+}
+
+/// `\pN`, `\p{Name}`, `\p{^Name}` and the `\P` forms, checked against Go's tables.
+/// Returns the `regex` crate text and the length consumed.
+fn unicode_class(t: &str) -> Result<Option<(String, usize)>> {
+    let negated = match t.as_bytes() {
+        [b'\\', b'p', ..] => false,
+        [b'\\', b'P', ..] => true,
+        _ => return Ok(None),
+    };
+    let body = &t[2..];
+    let (name, len) = match body.chars().next() {
+        Some('{') => match body.find('}') {
+            Some(end) => (&body[1..end], 2 + end + 1),
+            None => return error(ErrorCode::InvalidCharRange, t),
+        },
+        Some(c) => (&body[..c.len_utf8()], 2 + c.len_utf8()),
+        None => return error(ErrorCode::InvalidCharRange, t),
+    };
+    let (negated, name) = match name.strip_prefix('^') {
+        Some(stripped) => (!negated, stripped),
+        None => (negated, name),
+    };
+    if !is_go_unicode_class(name) {
+        return error(ErrorCode::InvalidCharRange, &t[..len]);
+    }
+    // Go's `C` is Cc|Cf|Co|Cs; the `regex` crate's also includes unassigned code points.
+    let text = match (name, negated) {
+        ("C", false) => r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}]".to_owned(),
+        ("C", true) => r"[^\p{Cc}\p{Cf}\p{Co}\p{Cs}]".to_owned(),
+        (name, false) => format!(r"\p{{{name}}}"),
+        (name, true) => format!(r"\P{{{name}}}"),
+    };
+    Ok(Some((text, len)))
+}
+
+/// One class member character: an escape or a literal. `whole` is the class from its `[`.
+fn class_char(t: &str, whole: &str) -> Result<(u32, usize)> {
+    match t.chars().next() {
+        None => error(ErrorCode::MissingBracket, whole),
+        Some('\\') => parse_escape(t),
+        Some(c) => Ok((u32::from(c), c.len_utf8())),
+    }
+}
+
+/// A single-character escape at the start of `t` (which begins with `\`): returns the code
+/// point (possibly a surrogate, which Go allows) and the length consumed.
+fn parse_escape(t: &str) -> Result<(u32, usize)> {
+    let mut chars = t[1..].char_indices();
+    let Some((_, c)) = chars.next() else {
+        return error(ErrorCode::TrailingBackslash, "");
+    };
+    let invalid = |consumed: usize| error(ErrorCode::InvalidEscape, &t[..consumed]);
+    let after = 1 + c.len_utf8();
+    match c {
+        '1'..='7' if !t[after..].starts_with(|d: char| ('0'..='7').contains(&d)) => invalid(after),
+        '0'..='7' => {
+            let extra = t[after..].bytes().take(2).take_while(|b| (b'0'..=b'7').contains(b));
+            let digits = 1 + extra.count();
+            let value = u32::from_str_radix(&t[1..1 + digits], 8).expect("octal digits");
+            Ok((value, 1 + digits))
+        }
+        'x' => parse_hex_escape(t),
+        'a' => Ok((7, after)),
+        'f' => Ok((12, after)),
+        'n' => Ok((10, after)),
+        'r' => Ok((13, after)),
+        't' => Ok((9, after)),
+        'v' => Ok((11, after)),
+        c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok((u32::from(c), after)),
+        _ => invalid(after),
+    }
+}
+
+/// `\xHH` or `\x{H…}`; `t` starts with `\x`.
+fn parse_hex_escape(t: &str) -> Result<(u32, usize)> {
+    let mut consumed = 2;
+    let mut chars = t[2..].chars();
+    let invalid = |consumed: usize| error(ErrorCode::InvalidEscape, &t[..consumed]);
+    let Some(first) = chars.next() else {
+        return invalid(consumed);
+    };
+    consumed += first.len_utf8();
+    if first == '{' {
+        let mut value: u32 = 0;
+        let mut digits = 0;
+        loop {
+            let Some(c) = chars.next() else {
+                return invalid(consumed);
+            };
+            consumed += c.len_utf8();
+            if c == '}' {
+                break;
+            }
+            let Some(digit) = c.to_digit(16) else {
+                return invalid(consumed);
+            };
+            value = value * 16 + digit;
+            if value > 0x10FFFF {
+                return invalid(consumed);
+            }
+            digits += 1;
+        }
+        if digits == 0 {
+            return invalid(consumed);
+        }
+        return Ok((value, consumed));
+    }
+    let second = chars.next();
+    consumed += second.map_or(0, char::len_utf8);
+    match (first.to_digit(16), second.and_then(|c| c.to_digit(16))) {
+        (Some(high), Some(low)) => Ok((high * 16 + low, consumed)),
+        _ => invalid(consumed),
+    }
+}
+
+/// A literal outside a class. Anything but letters and digits is hex-escaped so no character
+/// can take on a `regex` crate meaning.
+fn literal_text(c: u32) -> String {
+    match char::from_u32(c) {
+        None => NEVER.to_owned(),
+        Some(c) if c.is_ascii_alphanumeric() || !c.is_ascii() => c.to_string(),
+        Some(_) => format!(r"\x{{{c:X}}}"),
+    }
+}
+
+/// Appends `lo-hi` to a class body, dropping the surrogate block, which no `&str` contains.
+fn push_range(items: &mut String, lo: u32, hi: u32) {
+    let pieces = [(lo, hi.min(0xD7FF)), (lo.max(0xE000), hi)];
+    for (lo, hi) in pieces {
+        if lo <= hi {
+            items.push_str(&format!(r"\x{{{lo:X}}}-\x{{{hi:X}}}"));
+        }
+    }
+}
