@@ -18,4 +18,4 @@ pub mod quote;
 
 pub use alert::Alert;
 pub use labels::{Fingerprint, LabelSet};
-pub use matcher::{MatchType, Matcher, Matchers};
+pub use matcher::{MatchType, Matcher, Matchers, parse_matcher, parse_matchers};
