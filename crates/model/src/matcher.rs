@@ -204,10 +204,10 @@ pub fn validate_silence_matcher(
     if !is_valid_label_name(name) {
         return Err(format!("invalid label name {}", go_quote(name)));
     }
-    if match_type.is_regex() {
-        if let Err(error) = GoRegex::new_unanchored(value) {
-            return Err(format!("invalid regular expression {}: {error}", go_quote(value)));
-        }
+    if match_type.is_regex()
+        && let Err(error) = GoRegex::new_unanchored(value)
+    {
+        return Err(format!("invalid regular expression {}: {error}", go_quote(value)));
     }
     Ok(())
 }

@@ -64,14 +64,10 @@ fn corpus_error_messages_agree_with_go() {
         let go = entry.error.as_deref().unwrap_or_default();
         // The API answers with the error as a JSON string.
         let go: String = serde_json::from_str(go).unwrap_or_else(|_| go.to_owned());
-        if let Err(ours) = GoRegex::new_anchored(&entry.pattern) {
-            if ours.to_string() != go {
-                failures.push(format!(
-                    "{:?}: Go {go:?}, ours {:?}",
-                    entry.pattern,
-                    ours.to_string()
-                ));
-            }
+        if let Err(ours) = GoRegex::new_anchored(&entry.pattern)
+            && ours.to_string() != go
+        {
+            failures.push(format!("{:?}: Go {go:?}, ours {:?}", entry.pattern, ours.to_string()));
         }
     }
     assert!(failures.is_empty(), "{} messages differ:\n{}", failures.len(), failures.join("\n"));

@@ -157,25 +157,11 @@ impl<'a> Parser<'a> {
                     self.repeat(start, c.to_string(), None)?;
                     repeat = Some(start);
                 }
-                '{' => match parse_repeat(self.rest()) {
-                    Some((min, max, len)) => {
-                        self.pos += len;
-                        if min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max) {
-                            return error(ErrorCode::InvalidRepeatSize, &self.src[start..self.pos]);
-                        }
-                        let op = match max {
-                            -1 => format!("{{{min},}}"),
-                            max if max == min => format!("{{{min}}}"),
-                            max => format!("{{{min},{max}}}"),
-                        };
-                        self.repeat(start, op, Some((min, max)))?;
+                '{' => {
+                    if self.brace()? {
                         repeat = Some(start);
                     }
-                    None => {
-                        self.pos += 1;
-                        self.literal(u32::from('{'));
-                    }
-                },
+                }
                 '\\' => self.escape()?,
                 _ => {
                     self.pos += c.len_utf8();
@@ -188,6 +174,27 @@ impl<'a> Parser<'a> {
             return error(ErrorCode::MissingParen, self.src);
         }
         Ok(())
+    }
+
+    /// A `{`: a counted repetition if it parses as one (returns true), else a literal.
+    fn brace(&mut self) -> Result<bool> {
+        let start = self.pos;
+        let Some((min, max, len)) = parse_repeat(self.rest()) else {
+            self.pos += 1;
+            self.literal(u32::from('{'));
+            return Ok(false);
+        };
+        self.pos += len;
+        if !(0..=1000).contains(&min) || max > 1000 || (max >= 0 && min > max) {
+            return error(ErrorCode::InvalidRepeatSize, &self.src[start..self.pos]);
+        }
+        let op = match max {
+            -1 => format!("{{{min},}}"),
+            max if max == min => format!("{{{min}}}"),
+            max => format!("{{{min},{max}}}"),
+        };
+        self.repeat(start, op, Some((min, max)))?;
+        Ok(true)
     }
 
     /// Records `text` as the newest operand of the current group.
@@ -401,12 +408,13 @@ impl<'a> Parser<'a> {
         let mut first = true;
         while t.is_empty() || !t.starts_with(']') || first {
             first = false;
-            if t.len() > 2 && t.starts_with("[:") {
-                if let Some((text, len)) = posix_class(t)? {
-                    items.push_str(&text);
-                    t = &t[len..];
-                    continue;
-                }
+            if t.len() > 2
+                && t.starts_with("[:")
+                && let Some((text, len)) = posix_class(t)?
+            {
+                items.push_str(&text);
+                t = &t[len..];
+                continue;
             }
             if let Some((text, len)) = unicode_class(t)? {
                 items.push_str(&text);
