@@ -21,6 +21,16 @@ use translate::{SyntaxError, translate};
 /// counts); Go accepts up to its own size limit, so ours is generous.
 const SIZE_LIMIT: usize = 256 << 20;
 
+/// Go bounds the height of its tree, not the nesting of non-capturing groups, and the
+/// translation adds a group around every repeated operand.
+const NEST_LIMIT: u32 = 10_000;
+
+/// Nesting up to this depth compiles fine on any thread's stack.
+const SHALLOW_DEPTH: usize = 64;
+
+/// Enough stack for [`NEST_LIMIT`] levels in an unoptimised build.
+const DEEP_STACK_BYTES: usize = 256 << 20;
+
 /// A compiled Go-compatible regular expression.
 #[derive(Clone)]
 pub struct GoRegex {
@@ -63,11 +73,8 @@ impl GoRegex {
         };
         let translation = translate(text)
             .map_err(|SyntaxError { code, fragment }| rejected(code.as_str(), &fragment))?;
-        let compiled = regex::RegexBuilder::new(&translation.rust)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(SIZE_LIMIT)
-            .build()
-            .map_err(|error| match error {
+        let compiled =
+            build(&translation.rust, translation.depth).map_err(|error| match error {
                 regex::Error::CompiledTooBig(_) => rejected("expression too large", text),
                 other => rejected(&format!("internal translation error ({other})"), text),
             })?;
@@ -130,6 +137,29 @@ impl GoRegex {
             .find_map(|(index, _)| captures.get(index))
             .map(|m| m.as_str())
     }
+}
+
+/// Compiles translated syntax. The `regex` crate's compiler recurses once per nesting level,
+/// and Go accepts nesting that would overflow a small thread stack (hundreds of groups), so
+/// deep patterns are compiled on a thread with a stack sized for them.
+fn build(rust: &str, depth: usize) -> Result<regex::Regex, regex::Error> {
+    let build = |rust: &str| {
+        regex::RegexBuilder::new(rust)
+            .size_limit(SIZE_LIMIT)
+            .dfa_size_limit(SIZE_LIMIT)
+            .nest_limit(NEST_LIMIT)
+            .build()
+    };
+    if depth <= SHALLOW_DEPTH {
+        return build(rust);
+    }
+    let owned = rust.to_owned();
+    std::thread::Builder::new()
+        .name("goregex-compile".to_owned())
+        .stack_size(DEEP_STACK_BYTES)
+        .spawn(move || build(&owned))
+        .and_then(|handle| handle.join().map_err(|_| std::io::Error::other("compiler panicked")))
+        .unwrap_or_else(|error| Err(regex::Error::Syntax(error.to_string())))
 }
 
 /// Splits a `$` reference (the text after the `$`) into the name and what follows.

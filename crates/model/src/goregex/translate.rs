@@ -59,14 +59,18 @@ pub(super) struct Translation {
     pub(super) rust: String,
     /// Go's name for each capture group, indexed like `regex::Captures` (0 is the whole match).
     pub(super) names: Vec<Option<String>>,
+    /// The deepest group nesting in `rust`.
+    pub(super) depth: usize,
 }
 
-/// Go caps the nesting of repeat counts and the depth of groups at 1000.
+/// Go caps the product of nested repeat counts, and the height of the parsed tree, at 1000.
 const REPEAT_LIMIT: u32 = 1000;
-const MAX_DEPTH: usize = 1000;
+const MAX_HEIGHT: u32 = 1000;
 
 /// The character that can never occur in a `&str`, emitted for Go's surrogate literals.
 const NEVER: &str = r"[^\x{0}-\x{10FFFF}]";
+/// Every character.
+const ANY: &str = r"[\x{0}-\x{10FFFF}]";
 
 type Result<T> = std::result::Result<T, SyntaxError>;
 
@@ -79,9 +83,10 @@ pub(super) fn translate(pattern: &str) -> Result<Translation> {
         frames: vec![Frame::new(0)],
         names: vec![None],
         last_repeat: None,
+        depth: 0,
     };
     parser.run()?;
-    Ok(Translation { rust: parser.out, names: parser.names })
+    Ok(Translation { rust: parser.out, names: parser.names, depth: parser.depth })
 }
 
 /// One open group: what the repetition operators and the repeat-size check need to know.
@@ -97,6 +102,73 @@ struct Frame {
     operand_weight: u32,
     /// The same over the whole group so far (every alternative).
     weight: u32,
+    /// Where flag-only groups (`(?i)`) emitted since the operand start in the output: Go lets
+    /// a repetition skip over them to the operand, so they must move past the repetition.
+    flags_since_operand: Option<usize>,
+    /// Whether the group captures (and so is a node of its own in Go's tree).
+    capturing: bool,
+    height: Height,
+}
+
+/// The height of the tree Go's parser builds for one group, tracked incrementally: Go rejects
+/// trees taller than [`MAX_HEIGHT`]. A group is an alternation of concatenations; adjacent
+/// literals merge into one string node; a repetition adds a level.
+#[derive(Debug, Clone, Copy, Default)]
+struct Height {
+    alternatives: u32,
+    alternatives_max: u32,
+    items: u32,
+    items_max: u32,
+    literal_run: u32,
+    operand: u32,
+}
+
+impl Height {
+    fn push(&mut self, height: u32, literal: bool) {
+        self.operand = height;
+        if literal && self.literal_run > 0 {
+            self.literal_run += 1;
+            return;
+        }
+        self.items += 1;
+        self.items_max = self.items_max.max(height);
+        self.literal_run = u32::from(literal);
+    }
+
+    fn repeat(&mut self) {
+        // Go splits the last rune off a literal string before repeating it.
+        if self.literal_run > 1 {
+            self.items += 1;
+        }
+        self.literal_run = 0;
+        self.operand += 1;
+        self.items_max = self.items_max.max(self.operand);
+    }
+
+    fn branch(&self) -> u32 {
+        match self.items {
+            0 => 1,
+            1 => self.items_max,
+            _ => 1 + self.items_max,
+        }
+    }
+
+    fn alternate(&mut self) {
+        self.alternatives += 1;
+        self.alternatives_max = self.alternatives_max.max(self.branch());
+        *self = Height {
+            alternatives: self.alternatives,
+            alternatives_max: self.alternatives_max,
+            ..Height::default()
+        };
+    }
+
+    fn total(&self) -> u32 {
+        match self.alternatives {
+            0 => self.branch(),
+            _ => 1 + self.alternatives_max.max(self.branch()),
+        }
+    }
 }
 
 impl Frame {
@@ -107,6 +179,9 @@ impl Frame {
             operand_start: out_start,
             operand_weight: 1,
             weight: 1,
+            flags_since_operand: None,
+            capturing: false,
+            height: Height::default(),
         }
     }
 }
@@ -119,6 +194,8 @@ struct Parser<'a> {
     names: Vec<Option<String>>,
     /// Where the previous token started, if it was a repetition operator.
     last_repeat: Option<usize>,
+    /// The deepest nesting of groups seen.
+    depth: usize,
 }
 
 fn error<T>(code: ErrorCode, fragment: &str) -> Result<T> {
@@ -145,6 +222,8 @@ impl<'a> Parser<'a> {
                     self.out.push('|');
                     let frame = self.frame();
                     frame.has_operand = false;
+                    frame.flags_since_operand = None;
+                    frame.height.alternate();
                 }
                 ')' => self.close_group()?,
                 '^' | '$' | '.' => {
@@ -173,6 +252,9 @@ impl<'a> Parser<'a> {
         if self.frames.len() > 1 {
             return error(ErrorCode::MissingParen, self.src);
         }
+        if self.frame().height.total() > MAX_HEIGHT {
+            return error(ErrorCode::NestingDepth, self.src);
+        }
         Ok(())
     }
 
@@ -199,6 +281,11 @@ impl<'a> Parser<'a> {
 
     /// Records `text` as the newest operand of the current group.
     fn push_operand(&mut self, text: &str, weight: u32) {
+        self.push_node(text, weight, 1, false);
+    }
+
+    /// Records an operand with its repeat weight and Go tree height.
+    fn push_node(&mut self, text: &str, weight: u32, height: u32, literal: bool) {
         let start = self.out.len();
         self.out.push_str(text);
         let frame = self.frame();
@@ -206,11 +293,13 @@ impl<'a> Parser<'a> {
         frame.operand_start = start;
         frame.operand_weight = weight;
         frame.weight = frame.weight.max(weight);
+        frame.flags_since_operand = None;
+        frame.height.push(height, literal);
     }
 
     fn literal(&mut self, c: u32) {
         let text = literal_text(c);
-        self.push_operand(&text, 1);
+        self.push_node(&text, 1, 1, true);
     }
 
     /// Applies a repetition operator (already consumed, starting at `start`) to the operand.
@@ -240,15 +329,22 @@ impl<'a> Parser<'a> {
                 weight = count.saturating_mul(weight);
             }
         }
+        let flags = frame.flags_since_operand.map(|start| self.out.split_off(start));
         self.out.insert_str(frame.operand_start, "(?:");
         self.out.push(')');
         self.out.push_str(&op);
         if lazy {
             self.out.push('?');
         }
+        if let Some(flags) = flags {
+            let start = self.out.len();
+            self.out.push_str(&flags);
+            self.frame().flags_since_operand = Some(start);
+        }
         let frame = self.frame();
         frame.operand_weight = weight;
         frame.weight = frame.weight.max(weight);
+        frame.height.repeat();
         Ok(())
     }
 
@@ -262,17 +358,15 @@ impl<'a> Parser<'a> {
         }
         self.pos += 1;
         self.names.push(None);
-        self.push_frame("(")
+        self.push_frame("(", true);
+        Ok(())
     }
 
-    fn push_frame(&mut self, text: &str) -> Result<()> {
-        if self.frames.len() > MAX_DEPTH {
-            return error(ErrorCode::NestingDepth, self.src);
-        }
+    fn push_frame(&mut self, text: &str, capturing: bool) {
         let start = self.out.len();
         self.out.push_str(text);
-        self.frames.push(Frame::new(start));
-        Ok(())
+        self.frames.push(Frame { capturing, ..Frame::new(start) });
+        self.depth = self.depth.max(self.frames.len());
     }
 
     fn named_group(&mut self) -> Result<()> {
@@ -288,7 +382,8 @@ impl<'a> Parser<'a> {
         }
         self.pos += end + 1;
         self.names.push(Some(name.to_owned()));
-        self.push_frame("(")
+        self.push_frame("(", true);
+        Ok(())
     }
 
     /// `(?flags)` and `(?flags:`, with Go's rules: only `i m s U`, at most one `-`, and a `-`
@@ -314,10 +409,16 @@ impl<'a> Parser<'a> {
                     self.pos += offset + 1;
                     let flags = render_flags(&state);
                     return if c == ':' {
-                        self.push_frame(&format!("(?{flags}:"))
+                        self.push_frame(&format!("(?{flags}:"), false);
+                        Ok(())
                     } else {
                         if !flags.is_empty() {
+                            let start = self.out.len();
                             self.out.push_str(&format!("(?{flags})"));
+                            let frame = self.frame();
+                            if frame.has_operand && frame.flags_since_operand.is_none() {
+                                frame.flags_since_operand = Some(start);
+                            }
                         }
                         Ok(())
                     };
@@ -342,11 +443,17 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         self.out.push(')');
         let closed = self.frames.pop().expect("checked above");
+        let height = closed.height.total() + u32::from(closed.capturing);
+        if height > MAX_HEIGHT {
+            return error(ErrorCode::NestingDepth, self.src);
+        }
         let frame = self.frame();
+        frame.height.push(height, false);
         frame.has_operand = true;
         frame.operand_start = closed.out_start;
         frame.operand_weight = closed.weight;
         frame.weight = frame.weight.max(closed.weight);
+        frame.flags_since_operand = None;
         Ok(())
     }
 
@@ -451,7 +558,7 @@ impl<'a> Parser<'a> {
         self.pos += consumed;
         let text = match (items.is_empty(), negated) {
             (true, false) => NEVER.to_owned(),
-            (true, true) => r"[\x{0}-\x{10FFFF}]".to_owned(),
+            (true, true) => ANY.to_owned(),
             (false, false) => format!("[{items}]"),
             (false, true) => format!("[^{items}]"),
         };
@@ -581,10 +688,13 @@ fn unicode_class(t: &str) -> Result<Option<(String, usize)>> {
     if !is_go_unicode_class(name) {
         return error(ErrorCode::InvalidCharRange, &t[..len]);
     }
-    // Go's `C` is Cc|Cf|Co|Cs; the `regex` crate's also includes unassigned code points.
+    // Go's `C` is Cc|Cf|Co|Cs, while the `regex` crate's also has unassigned code points. The
+    // `regex` crate has no `Cs` at all; surrogates never occur in a `&str` anyway.
     let text = match (name, negated) {
-        ("C", false) => r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}]".to_owned(),
-        ("C", true) => r"[^\p{Cc}\p{Cf}\p{Co}\p{Cs}]".to_owned(),
+        ("C", false) => r"[\p{Cc}\p{Cf}\p{Co}]".to_owned(),
+        ("C", true) => r"[^\p{Cc}\p{Cf}\p{Co}]".to_owned(),
+        ("Cs", false) => NEVER.to_owned(),
+        ("Cs", true) => ANY.to_owned(),
         (name, false) => format!(r"\p{{{name}}}"),
         (name, true) => format!(r"\P{{{name}}}"),
     };

@@ -9,10 +9,10 @@ pub(super) fn is_go_unicode_class(name: &str) -> bool {
     name == "Any" || CATEGORIES.contains(&name) || SCRIPTS.binary_search(&name).is_ok()
 }
 
-const CATEGORIES: [&str; 37] = [
+const CATEGORIES: [&str; 36] = [
     "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn", "N",
     "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc", "Sk", "Sm", "So",
-    "Z", "Zl", "Zp", "Zs", "LC",
+    "Z", "Zl", "Zp", "Zs",
 ];
 
 /// Sorted (byte order) for binary search.
@@ -191,5 +191,6 @@ mod tests {
         assert!(!is_go_unicode_class("greek"));
         assert!(!is_go_unicode_class("Emoji"));
         assert!(!is_go_unicode_class("Letter"));
+        assert!(!is_go_unicode_class("LC"));
     }
 }
