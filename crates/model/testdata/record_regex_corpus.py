@@ -3,7 +3,8 @@
 
 Starts a private, cluster-less `prometheus-alertmanager` on 127.0.0.11:21093, posts one alert
 per interesting label value `v`, then asks `GET /api/v2/alerts?filter=v=~"<pattern>"` (and the
-`!~` form) for every pattern below.  The answers become `regex_corpus.json`, which the Rust
+`!~` form) for every pattern below, and posts a silence with the pattern to record Go's
+verdict on the unanchored pattern.  The answers become `regex_corpus.json`, which the Rust
 test `goregex::corpus` replays against our translator.  Python 3 standard library only.
 
 Usage: python3 record_regex_corpus.py [path/to/prometheus-alertmanager]
@@ -39,6 +40,8 @@ VALUES = [
 ]
 
 PATTERNS = [
+    # only meaningful unanchored (silences): the matcher anchors hide these
+    "a\\", "(?i", "x)", "(a", "[a-",
     # basics, anchors, dot
     "", "abc", "a", "a|b", "a*", "a+", "a?", ".*", ".+", ".", "..", "a.b", "(?s).*",
     "(?s)a.b", "(?s:.)", "(?-s:.)", "a$", "^a", "^a$", "a\\z", "\\Aa", "a\\Z", "(?m)a$",
@@ -178,11 +181,35 @@ def post_alerts():
         sys.exit(f"alerts not all stored: {ids} {err}")
 
 
+def post_silence(pattern):
+    """Silences compile patterns unanchored (`regexp.Compile(pattern)` in validateMatcher),
+    so this records Go's verdict and message without the matcher anchors."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    silence = {
+        "matchers": [
+            {"name": "v", "value": pattern, "isRegex": True, "isEqual": True},
+            # A matcher that cannot match "" keeps the empty-match rule out of the way.
+            {"name": "id", "value": "none", "isRegex": False, "isEqual": True},
+        ],
+        "startsAt": now.isoformat(),
+        "endsAt": (now + datetime.timedelta(hours=1)).isoformat(),
+        "createdBy": "corpus", "comment": "corpus",
+    }
+    status, body = request("POST", "/api/v2/silences", silence)
+    if status == 200:
+        return None
+    return json.loads(body)
+
+
 def record():
     patterns = []
     for pattern in PATTERNS:
         matched, err = query("=~", pattern)
         entry = {"pattern": pattern, "accepted": err is None}
+        silence_error = post_silence(pattern)
+        entry["unanchored_accepted"] = silence_error is None
+        if silence_error is not None:
+            entry["unanchored_error"] = silence_error
         if err is None:
             not_matched, err2 = query("!~", pattern)
             if err2 is not None:

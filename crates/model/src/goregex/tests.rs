@@ -17,6 +17,9 @@ struct Entry {
     matches: Vec<usize>,
     #[serde(default)]
     error: Option<String>,
+    unanchored_accepted: bool,
+    #[serde(default)]
+    unanchored_error: Option<String>,
 }
 
 fn corpus() -> Corpus {
@@ -71,6 +74,33 @@ fn corpus_error_messages_agree_with_go() {
         }
     }
     assert!(failures.is_empty(), "{} messages differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Silences compile patterns unanchored; the corpus has Go's verdict from `POST /silences`.
+#[test]
+fn corpus_unanchored_verdicts_and_silence_messages_agree_with_go() {
+    use crate::matcher::{MatchType, validate_silence_matcher};
+    let mut failures = Vec::new();
+    for entry in &corpus().patterns {
+        let ours = GoRegex::new_unanchored(&entry.pattern);
+        match (&ours, entry.unanchored_accepted) {
+            (Ok(_), true) => {}
+            (Err(_), false) => {
+                let error = validate_silence_matcher(MatchType::Regexp, "v", &entry.pattern)
+                    .expect_err("rejected pattern");
+                let ours = format!("silence invalid: invalid label matcher 0: {error}");
+                let go = entry.unanchored_error.as_deref().unwrap_or_default();
+                if ours != go {
+                    failures.push(format!("{:?}: Go {go:?}, ours {ours:?}", entry.pattern));
+                }
+            }
+            (ours, _) => failures.push(format!(
+                "{:?}: Go {:?}, ours {ours:?}",
+                entry.pattern, entry.unanchored_error
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
