@@ -4,7 +4,7 @@
 //! Matchers compile as `^(?:pattern)$` ([`GoRegex::new_anchored`]); template functions use
 //! the pattern as is ([`GoRegex::new_unanchored`]). The `regex` crate differs from Go on Perl
 //! classes, class syntax, escapes and on what it accepts, so every pattern goes through
-//! [`translate`], a Go-syntax parser that rejects what Go rejects with Go's message and emits
+//! `translate`, a Go-syntax parser that rejects what Go rejects with Go's message and emits
 //! equivalent `regex` syntax (see `rust-crates.md` §12 in the shared reference).
 
 mod translate;

@@ -2,7 +2,7 @@
 //! Alertmanager 0.25's `pkg/labels` defines them.
 //!
 //! Parsing (`labels.ParseMatchers` / `labels.ParseMatcher`, used by the API `filter`
-//! parameter, config `matchers:` lists and amtool) lives in [`parse`]; the text form here is
+//! parameter, config `matchers:` lists and amtool) lives in `matcher/parse.rs` ([`parse_matchers`], [`parse_matcher`]); the text form here is
 //! what 0.25's `Matcher.String()` prints, which route keys and group keys are built from.
 
 mod parse;
