@@ -1,9 +1,10 @@
 //! Label matchers (`=`, `!=`, `=~`, `!~`), lists of them, their text form and validation, as
 //! Alertmanager 0.25's `pkg/labels` defines them.
 //!
-//! Parsing (`labels.ParseMatchers` / `labels.ParseMatcher`, used by the API `filter`
-//! parameter, config `matchers:` lists and amtool) lives in `matcher/parse.rs` ([`parse_matchers`], [`parse_matcher`]); the text form here is
-//! what 0.25's `Matcher.String()` prints, which route keys and group keys are built from.
+//! Parsing ([`parse_matchers`] and [`parse_matcher`], Go's `labels.ParseMatchers` and
+//! `labels.ParseMatcher`, used by the API `filter` parameter, config `matchers:` lists and
+//! amtool) lives in `matcher/parse.rs`; the text form here is what 0.25's `Matcher.String()`
+//! prints, which route keys and group keys are built from.
 
 mod parse;
 
