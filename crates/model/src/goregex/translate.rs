@@ -9,12 +9,14 @@
 
 mod escapes;
 mod height;
+mod size;
 
 use escapes::{
     ANY, NEVER, class_char, literal_text, parse_escape, perl_class, posix_class, push_range,
     unicode_class,
 };
 use height::Height;
+use size::{MAX_SIZE, Repeat, Size};
 
 /// Go's `regexp/syntax` error codes that this parser can produce, with Go's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub(super) enum ErrorCode {
     TrailingBackslash,
     UnexpectedParen,
     NestingDepth,
+    /// Go 1.19's size limit, which it reports as an internal error.
+    TooLarge,
 }
 
 impl ErrorCode {
@@ -48,6 +52,7 @@ impl ErrorCode {
             ErrorCode::TrailingBackslash => "trailing backslash at end of expression",
             ErrorCode::UnexpectedParen => "unexpected )",
             ErrorCode::NestingDepth => "expression nests too deeply",
+            ErrorCode::TooLarge => "regexp/syntax: internal error",
         }
     }
 }
@@ -110,6 +115,7 @@ struct Frame {
     /// Whether the group captures (and so is a node of its own in Go's tree).
     capturing: bool,
     height: Height,
+    size: Size,
 }
 
 impl Frame {
@@ -123,6 +129,7 @@ impl Frame {
             flags_since_operand: None,
             capturing: false,
             height: Height::default(),
+            size: Size::default(),
         }
     }
 }
@@ -165,6 +172,7 @@ impl<'a> Parser<'a> {
                     frame.has_operand = false;
                     frame.flags_since_operand = None;
                     frame.height.alternate();
+                    frame.size.alternate();
                 }
                 ')' => self.close_group()?,
                 '^' | '$' | '.' => {
@@ -196,6 +204,9 @@ impl<'a> Parser<'a> {
         if self.frame().height.total() > MAX_HEIGHT {
             return error(ErrorCode::NestingDepth, self.src);
         }
+        if self.frame().size.total() > MAX_SIZE {
+            return error(ErrorCode::TooLarge, self.src);
+        }
         Ok(())
     }
 
@@ -223,6 +234,7 @@ impl<'a> Parser<'a> {
     /// Records `text` as the newest operand of the current group.
     fn push_operand(&mut self, text: &str, weight: u32) {
         self.push_node(text, weight, 1, false);
+        self.frame().size.push(1);
     }
 
     /// Records an operand with its repeat weight and Go tree height.
@@ -241,6 +253,7 @@ impl<'a> Parser<'a> {
     fn literal(&mut self, c: u32) {
         let text = literal_text(c);
         self.push_node(&text, 1, 1, true);
+        self.frame().size.push(1);
     }
 
     /// Applies a repetition operator (already consumed, starting at `start`) to the operand.
@@ -286,6 +299,14 @@ impl<'a> Parser<'a> {
         frame.operand_weight = weight;
         frame.weight = frame.weight.max(weight);
         frame.height.repeat();
+        let repeat = match (op.as_bytes()[0], counts) {
+            (_, Some((min, max))) => Repeat::Counted { min, max },
+            (b'*', None) => Repeat::Star,
+            _ => Repeat::PlusOrQuest,
+        };
+        if frame.size.repeat(repeat) > MAX_SIZE {
+            return error(ErrorCode::TooLarge, self.src);
+        }
         Ok(())
     }
 
@@ -388,8 +409,14 @@ impl<'a> Parser<'a> {
         if height > MAX_HEIGHT {
             return error(ErrorCode::NestingDepth, self.src);
         }
+        // A capture costs two instructions (its start and end markers).
+        let size = closed.size.total().saturating_add(if closed.capturing { 2 } else { 0 });
+        if size > MAX_SIZE {
+            return error(ErrorCode::TooLarge, self.src);
+        }
         let frame = self.frame();
         frame.height.push(height, false);
+        frame.size.push(size);
         frame.has_operand = true;
         frame.operand_start = closed.out_start;
         frame.operand_weight = closed.weight;
