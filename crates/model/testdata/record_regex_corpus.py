@@ -255,8 +255,14 @@ def main():
         proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     with open(OUTPUT, "w") as f:
-        json.dump(corpus, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+        # One pattern per line keeps re-recordings reviewable as diffs.
+        f.write("{\n")
+        f.write(f' "recorded_with": {json.dumps(corpus["recorded_with"])},\n')
+        f.write(f' "values": {json.dumps(corpus["values"], ensure_ascii=False)},\n')
+        f.write(' "patterns": [\n')
+        lines = [json.dumps(p, ensure_ascii=False) for p in corpus["patterns"]]
+        f.write(",\n".join("  " + line for line in lines))
+        f.write("\n ]\n}\n")
     accepted = sum(p["accepted"] for p in corpus["patterns"])
     print(f"wrote {OUTPUT}: {len(VALUES)} values, {len(PATTERNS)} patterns, {accepted} accepted")
 
