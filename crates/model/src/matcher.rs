@@ -212,3 +212,37 @@ pub fn validate_silence_matcher(
     }
     Ok(())
 }
+
+/// Whether a silence matcher counts as "matching the empty string" in 0.25's silence
+/// validation. This is not [`Matcher::matches_empty`]: only `=` with an empty value and `=~`
+/// whose pattern matches "" *unanchored* count; `!=` and `!~` never do.
+pub fn silence_matcher_matches_empty(match_type: MatchType, value: &str) -> bool {
+    match match_type {
+        MatchType::Equal => value.is_empty(),
+        MatchType::Regexp => GoRegex::new_unanchored(value).is_ok_and(|regex| regex.is_match("")),
+        MatchType::NotEqual | MatchType::NotRegexp => false,
+    }
+}
+
+/// 0.25's matcher rules for a silence (`validateSilence`): at least one matcher, each valid
+/// ([`validate_silence_matcher`], reported with its index), and not all of them matching the
+/// empty string. Error texts are Go's; the API prefixes them with `silence invalid: `.
+pub fn validate_silence_matchers<'a>(
+    matchers: impl IntoIterator<Item = (MatchType, &'a str, &'a str)>,
+) -> Result<(), String> {
+    let mut count = 0;
+    let mut all_match_empty = true;
+    for (index, (match_type, name, value)) in matchers.into_iter().enumerate() {
+        validate_silence_matcher(match_type, name, value)
+            .map_err(|error| format!("invalid label matcher {index}: {error}"))?;
+        all_match_empty &= silence_matcher_matches_empty(match_type, value);
+        count += 1;
+    }
+    if count == 0 {
+        return Err("at least one matcher required".to_owned());
+    }
+    if all_match_empty {
+        return Err("at least one matcher must not match the empty string".to_owned());
+    }
+    Ok(())
+}

@@ -194,3 +194,27 @@ fn corpus_parse_sort_and_render_agree_with_amtool() {
     }
     assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Verdicts checked against `POST /api/v2/silences` on Alertmanager 0.25.
+#[test]
+fn silence_matcher_sets_validate_like_go() {
+    use MatchType::*;
+    let check =
+        |matchers: &[(MatchType, &str, &str)]| validate_silence_matchers(matchers.iter().copied());
+    const EMPTY: &str = "at least one matcher must not match the empty string";
+    assert_eq!(check(&[(NotEqual, "a", "x")]), Ok(()));
+    assert_eq!(check(&[(NotEqual, "a", "")]), Ok(()));
+    assert_eq!(check(&[(NotRegexp, "a", "")]), Ok(()));
+    assert_eq!(check(&[(Regexp, "a", "b")]), Ok(()));
+    assert_eq!(check(&[(Regexp, "a", "^b")]), Ok(()));
+    assert_eq!(check(&[(Regexp, "a", "b?c")]), Ok(()));
+    assert_eq!(check(&[(Regexp, "a", "b|")]), Err(EMPTY.to_owned()));
+    assert_eq!(check(&[(Regexp, "a", "x*")]), Err(EMPTY.to_owned()));
+    assert_eq!(check(&[(Equal, "a", "")]), Err(EMPTY.to_owned()));
+    assert_eq!(check(&[(Equal, "a", ""), (Equal, "b", "x")]), Ok(()));
+    assert_eq!(
+        check(&[(Equal, "ok", "x"), (Equal, "a-b", "x")]),
+        Err(r#"invalid label matcher 1: invalid label name "a-b""#.to_owned())
+    );
+    assert_eq!(check(&[]), Err("at least one matcher required".to_owned()));
+}
