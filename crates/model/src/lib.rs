@@ -4,9 +4,11 @@
 //! Layout:
 //! - [`labels`]: compact sorted label sets, fingerprints (FNV-1a) and alert hashes (xxhash64).
 //! - [`alert`]: the stored alert and Alertmanager's merge rule.
-//! - [`matcher`]: `=`, `!=`, `=~`, `!~` matchers.
-//! - [`goregex`]: regular expressions with Go RE2 semantics.
-//! - [`duration`]: Prometheus duration strings.
+//! - [`matcher`]: `=`, `!=`, `=~`, `!~` matchers, Alertmanager 0.25's matcher syntax
+//!   (`{a="b", c=~"d.*"}`), its text form, sorting and validation.
+//! - [`goregex`]: regular expressions with Go RE2 semantics (Go 1.19 `regexp`, which
+//!   Alertmanager 0.25 is built with), checked against a corpus recorded from the real binary.
+//! - [`duration`]: Prometheus duration strings and a serde adapter.
 //! - [`quote`]: Go's `strconv.Quote`.
 
 pub mod alert;
@@ -17,5 +19,9 @@ pub mod matcher;
 pub mod quote;
 
 pub use alert::Alert;
+pub use duration::{format_duration, parse_duration};
+pub use goregex::{GoRegex, RegexError};
 pub use labels::{Fingerprint, LabelSet};
-pub use matcher::{MatchType, Matcher, Matchers};
+pub use matcher::{
+    MatchType, Matcher, Matchers, ParseError, is_valid_label_name, parse_matcher, parse_matchers,
+};
