@@ -4,6 +4,7 @@
 //! and drops resolved alerts on GC. Alerts are local to one instance and never gossiped. The
 //! store keeps nothing but the alerts: silencing and inhibition status is computed by callers.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -42,12 +43,19 @@ impl AlertStore {
         let mut stored = self.alerts.write().expect("alert store lock poisoned");
         stored.reserve(alerts.len());
         for alert in alerts {
-            let fingerprint = alert.fingerprint();
-            let alert = match stored.get(&fingerprint) {
-                Some(old) if overlaps(old, &alert) => old.merge(&alert, now),
-                _ => alert,
-            };
-            stored.insert(fingerprint, alert);
+            match stored.entry(alert.fingerprint()) {
+                Entry::Occupied(mut entry) => {
+                    let replacement = if overlaps(entry.get(), &alert) {
+                        entry.get().merge(&alert, now)
+                    } else {
+                        alert
+                    };
+                    entry.insert(replacement);
+                }
+                Entry::Vacant(entry) => {
+                    entry.insert(alert);
+                }
+            }
         }
     }
 

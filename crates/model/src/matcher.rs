@@ -246,30 +246,3 @@ pub fn validate_silence_matchers<'a>(
     }
     Ok(())
 }
-
-/// A matcher string that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad matcher format: {0}")]
-pub struct ParseError(pub String);
-
-/// Parses one matcher such as `a="b"` or `c=~d.*` (a minimal stand-in for the full parser).
-pub fn parse_matcher(text: &str) -> Result<Matcher, ParseError> {
-    let text = text.trim();
-    let operator_start = text.find(['=', '!']).ok_or_else(|| ParseError(text.to_owned()))?;
-    let name = text[..operator_start].trim();
-    let rest = &text[operator_start..];
-    let (match_type, value) = if let Some(v) = rest.strip_prefix("=~") {
-        (MatchType::Regexp, v)
-    } else if let Some(v) = rest.strip_prefix("!~") {
-        (MatchType::NotRegexp, v)
-    } else if let Some(v) = rest.strip_prefix("!=") {
-        (MatchType::NotEqual, v)
-    } else if let Some(v) = rest.strip_prefix('=') {
-        (MatchType::Equal, v)
-    } else {
-        return Err(ParseError(text.to_owned()));
-    };
-    let value = value.trim();
-    let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-    Matcher::new(match_type, name, value).map_err(|e| ParseError(e.to_string()))
-}

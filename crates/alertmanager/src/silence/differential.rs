@@ -19,10 +19,14 @@ use super::silencepb;
 use super::{Silence, SilenceError, Silences, SilencesOptions, build_matcher, check_postable};
 
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
-const HOST: &str = "127.0.0.13";
+/// Each test gets its own loopback address: nextest runs tests as separate processes, which
+/// would otherwise race for the same free port.
+const HOST_SEQUENCE_TEST: &str = "127.0.0.13";
+const HOST_SNAPSHOT_TEST: &str = "127.0.0.14";
 
 /// The running binary; killed by PID and its data removed when dropped.
 struct Alertmanager {
+    host: &'static str,
     child: Child,
     dir: PathBuf,
     port: u16,
@@ -41,8 +45,8 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 impl Alertmanager {
     /// Starts the binary, with `snapshot` as its silences file when given.
-    fn start(snapshot: Option<&[u8]>) -> Option<Alertmanager> {
-        let port = (23093..=23199).find(|port| TcpListener::bind((HOST, *port)).is_ok())?;
+    fn start(host: &'static str, snapshot: Option<&[u8]>) -> Option<Alertmanager> {
+        let port = (23093..=23199).find(|port| TcpListener::bind((host, *port)).is_ok())?;
         let dir =
             std::env::temp_dir().join(format!("klaxon-silence-diff-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
@@ -55,13 +59,13 @@ impl Alertmanager {
         let child = Command::new(BINARY)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.path={}", dir.display()))
-            .arg(format!("--web.listen-address={HOST}:{port}"))
+            .arg(format!("--web.listen-address={host}:{port}"))
             .arg("--cluster.listen-address=")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        let am = Alertmanager { child, dir, port };
+        let am = Alertmanager { host, child, dir, port };
         let deadline = Instant::now() + StdDuration::from_secs(15);
         while Instant::now() < deadline {
             if am.request("GET", "/-/ready", None).is_some_and(|(status, _)| status == 200) {
@@ -87,11 +91,12 @@ impl Alertmanager {
 
     /// One HTTP/1.1 request with `Connection: close`; returns status and body.
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
-        let mut stream = TcpStream::connect((HOST, self.port)).ok()?;
+        let mut stream = TcpStream::connect((self.host, self.port)).ok()?;
         let body = body.map(Value::to_string).unwrap_or_default();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.host,
             body.len()
         );
         stream.write_all(head.as_bytes()).ok()?;
@@ -269,8 +274,8 @@ fn agrees_with_alertmanager_025() {
         return;
     }
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let Some(am) = Alertmanager::start(None) else {
-        panic!("could not start {BINARY} on {HOST}:23093..23199");
+    let Some(am) = Alertmanager::start(HOST_SEQUENCE_TEST, None) else {
+        panic!("could not start {BINARY} on {HOST_SEQUENCE_TEST}:23093..23199");
     };
     let options = SilencesOptions {
         retention: Duration::hours(120),
@@ -415,7 +420,8 @@ fn snapshots_interoperate_with_alertmanager_025() {
     ours.expire(&expired, now + Duration::milliseconds(5)).unwrap();
 
     // Klaxon's snapshot, read by 0.25.
-    let mut am = Alertmanager::start(Some(&ours.snapshot())).expect("alertmanager starts");
+    let mut am = Alertmanager::start(HOST_SNAPSHOT_TEST, Some(&ours.snapshot()))
+        .expect("alertmanager starts");
     let (status, text) = am.request("GET", "/api/v2/silences", None).unwrap();
     assert_eq!(status, 200);
     let listed: Vec<Value> = serde_json::from_str(&text).unwrap();

@@ -21,7 +21,9 @@ pub fn build_matcher(
     name: &str,
     pattern: &str,
 ) -> Result<Matcher, SilenceError> {
-    check_label_name(index, name)?;
+    // 0.25 validates the pattern unanchored, so its error quotes the pattern as given.
+    model::matcher::validate_silence_matcher(match_type, name, pattern)
+        .map_err(|reason| invalid_matcher(index, reason))?;
     Matcher::new(match_type, name, pattern).map_err(|error| {
         invalid_matcher(index, format!("invalid regular expression {}: {error}", go_quote(pattern)))
     })
