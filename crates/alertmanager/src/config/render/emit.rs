@@ -1,0 +1,278 @@
+//! Writes a YAML value tree the way `yaml.v2` does: two-space indentation, sequences inside
+//! mappings not indented, lines folded past 80 columns, `[]` and `{}` for empty collections,
+//! and flow style for the time-interval lists Alertmanager tags `flow`.
+
+use yaml_serde::Value;
+
+use super::scalar::{Context, Style, style};
+
+/// `yaml.v2`'s preferred line width.
+const WIDTH: usize = 80;
+
+/// Keys whose sequences Alertmanager marshals in flow style.
+const FLOW_KEYS: [&str; 4] = ["weekdays", "days_of_month", "months", "years"];
+
+struct Out {
+    text: String,
+    column: usize,
+}
+
+impl Out {
+    fn put(&mut self, s: &str) {
+        for c in s.chars() {
+            self.text.push(c);
+            self.column = if c == '\n' { 0 } else { self.column + 1 };
+        }
+    }
+
+    fn newline(&mut self) {
+        self.put("\n");
+    }
+
+    fn indent_to(&mut self, indent: usize) {
+        if self.column > indent || (self.column == indent && indent > 0) {
+            self.newline();
+        }
+        while self.column < indent {
+            self.put(" ");
+        }
+    }
+}
+
+/// The YAML text of a whole document.
+pub(super) fn document(root: &Value) -> String {
+    let mut out = Out { text: String::new(), column: 0 };
+    match root {
+        Value::Mapping(map) if !map.is_empty() => mapping(&mut out, map, 0, false),
+        other => {
+            node(&mut out, other, 0, Context::Block);
+            out.newline();
+        }
+    }
+    out.text
+}
+
+fn key_text(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Writes the entries of a non-empty mapping at `indent`; `inline_first` when the cursor is
+/// already placed after a `- `.
+fn mapping(out: &mut Out, map: &yaml_serde::Mapping, indent: usize, inline_first: bool) {
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 || !inline_first {
+            out.indent_to(indent);
+        }
+        let key = key_text(key);
+        scalar(out, &key, Context::Key, indent + 2);
+        out.put(":");
+        match value {
+            Value::Mapping(m) if !m.is_empty() => {
+                out.newline();
+                mapping(out, m, indent + 2, false);
+            }
+            Value::Sequence(s) if !s.is_empty() && FLOW_KEYS.contains(&key.as_str()) => {
+                out.put(" ");
+                flow_sequence(out, s, indent + 2);
+                out.newline();
+            }
+            Value::Sequence(s) if !s.is_empty() => {
+                out.newline();
+                sequence(out, s, indent);
+            }
+            other => {
+                out.put(" ");
+                node(out, other, indent + 2, Context::Block);
+                if out.column != 0 {
+                    out.newline();
+                }
+            }
+        }
+    }
+}
+
+/// Writes the items of a non-empty block sequence with their dashes at `indent`.
+fn sequence(out: &mut Out, items: &[Value], indent: usize) {
+    for item in items {
+        out.indent_to(indent);
+        out.put("- ");
+        match item {
+            Value::Mapping(m) if !m.is_empty() => mapping(out, m, indent + 2, true),
+            Value::Sequence(s) if !s.is_empty() => {
+                // A nested sequence starts on the dash's line.
+                let mut first = true;
+                for inner in s {
+                    if !first {
+                        out.indent_to(indent + 2);
+                    }
+                    first = false;
+                    out.put("- ");
+                    node(out, inner, indent + 4, Context::Block);
+                    out.newline();
+                }
+            }
+            other => {
+                node(out, other, indent + 2, Context::Block);
+                if out.column != 0 {
+                    out.newline();
+                }
+            }
+        }
+    }
+}
+
+fn flow_sequence(out: &mut Out, items: &[Value], indent: usize) {
+    out.put("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.put(",");
+            if out.column > WIDTH {
+                out.newline();
+                while out.column < indent {
+                    out.put(" ");
+                }
+            } else {
+                out.put(" ");
+            }
+        }
+        node(out, item, indent, Context::Flow);
+    }
+    out.put("]");
+}
+
+/// Writes a scalar or an empty collection; `indent` is where folded lines continue.
+fn node(out: &mut Out, value: &Value, indent: usize, context: Context) {
+    match value {
+        Value::Null => out.put("null"),
+        Value::Bool(b) => out.put(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.put(&n.to_string()),
+        Value::String(s) => scalar(out, s, context, indent),
+        Value::Sequence(s) if s.is_empty() => out.put("[]"),
+        Value::Mapping(m) if m.is_empty() => out.put("{}"),
+        Value::Sequence(s) => flow_sequence(out, s, indent),
+        Value::Mapping(_) | Value::Tagged(_) => out.put("null"),
+    }
+}
+
+fn scalar(out: &mut Out, s: &str, context: Context, indent: usize) {
+    let breaks = context != Context::Key;
+    match style(s, context) {
+        Style::Plain => folded(out, s, indent, breaks, false),
+        Style::Single => {
+            out.put("'");
+            folded(out, &s.replace('\'', "''"), indent, breaks, true);
+            out.put("'");
+        }
+        Style::Double => double_quoted(out, s, indent, breaks),
+        Style::Literal => literal(out, s, indent),
+    }
+}
+
+/// Writes text, replacing a single space by a line break when past the width (as libyaml
+/// does for plain and single-quoted scalars).
+fn folded(out: &mut Out, s: &str, indent: usize, breaks: bool, quoted: bool) {
+    let chars: Vec<char> = s.chars().collect();
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let next_is_space = chars.get(i + 1) == Some(&' ');
+            let inner = !quoted || (i != 0 && i + 1 != chars.len());
+            if breaks && !spaces && out.column > WIDTH && !next_is_space && inner {
+                out.indent_to(indent);
+            } else {
+                out.put(" ");
+            }
+            spaces = true;
+        } else {
+            out.put(&c.to_string());
+            spaces = false;
+        }
+    }
+}
+
+fn double_quoted(out: &mut Out, s: &str, indent: usize, breaks: bool) {
+    out.put("\"");
+    let chars: Vec<char> = s.chars().collect();
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            if breaks && !spaces && out.column > WIDTH && i != 0 && i + 1 != chars.len() {
+                out.indent_to(indent);
+                if chars.get(i + 1) == Some(&' ') {
+                    out.put("\\");
+                }
+            } else {
+                out.put(" ");
+            }
+            spaces = true;
+            continue;
+        }
+        spaces = false;
+        out.put(&escape(c));
+    }
+    out.put("\"");
+}
+
+fn escape(c: char) -> String {
+    match c {
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\t' => "\\t".into(),
+        '\n' => "\\n".into(),
+        '\u{b}' => "\\v".into(),
+        '\u{c}' => "\\f".into(),
+        '\r' => "\\r".into(),
+        '\u{1b}' => "\\e".into(),
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{a0}' => "\\_".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f || c == '\u{feff}' => {
+            format!("\\x{:02X}", c as u32)
+        }
+        c if matches!(c as u32, 0x80..=0x9f) => format!("\\x{:02X}", c as u32),
+        c if matches!(c as u32, 0xD800..=0xDFFF | 0xFFFE | 0xFFFF) => {
+            format!("\\u{:04X}", c as u32)
+        }
+        c => c.to_string(),
+    }
+}
+
+fn literal(out: &mut Out, s: &str, indent: usize) {
+    out.put("|");
+    if s.starts_with([' ', '\n']) {
+        out.put("2");
+    }
+    let chomp = if !s.ends_with('\n') {
+        "-"
+    } else if s.len() == 1 || s[..s.len() - 1].ends_with('\n') {
+        "+"
+    } else {
+        ""
+    };
+    out.put(chomp);
+    out.newline();
+    let mut at_line_start = true;
+    for c in s.chars() {
+        if c == '\n' {
+            out.newline();
+            at_line_start = true;
+        } else {
+            if at_line_start {
+                while out.column < indent {
+                    out.put(" ");
+                }
+                at_line_start = false;
+            }
+            out.put(&c.to_string());
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! How `yaml.v2` (and the libyaml emitter inside it) chooses a scalar's style: plain, single
+//! quoted, double quoted or literal block.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The style a string is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// Where the scalar sits: flow collections and mapping keys forbid some styles.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Context {
+    Block,
+    Flow,
+    Key,
+}
+
+static BASE60_FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").expect("valid")
+});
+static YAML_FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").expect("valid")
+});
+static TIMESTAMP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?$").expect("valid"));
+
+const RESERVED: [&str; 36] = [
+    "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no", "No",
+    "NO", "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null", "NULL", ".nan",
+    ".NaN", ".NAN", ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "<<",
+];
+
+/// True if `yaml.v2` would read the plain scalar as something other than a string.
+fn resolves_to_non_string(s: &str) -> bool {
+    if RESERVED.contains(&s) || matches!(s, "-.INF" | "+.inf" | "+.Inf" | "+.INF") {
+        return true;
+    }
+    let Some(first) = s.bytes().next() else { return true };
+    match first {
+        b'.' => YAML_FLOAT.is_match(s) || s.parse::<f64>().is_ok_and(|_| is_go_float(s)),
+        b'+' | b'-' | b'0'..=b'9' => {
+            if TIMESTAMP.is_match(s) {
+                return true;
+            }
+            let plain = s.replace('_', "");
+            is_go_int(&plain) || YAML_FLOAT.is_match(&plain) || is_binary(&plain)
+        }
+        _ => false,
+    }
+}
+
+/// Go's `strconv.ParseFloat` syntax for strings starting with `.` (decimal only).
+fn is_go_float(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` / `ParseUint` acceptance, approximately.
+fn is_go_int(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (digits, radix) =
+        if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (h, 16)
+        } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (o, 8)
+        } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (b, 2)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (&body[1..], 8)
+        } else {
+            (body, 10)
+        };
+    !digits.is_empty() && u128::from_str_radix(digits, radix).is_ok_and(|v| v <= u64::MAX as u128)
+}
+
+fn is_binary(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    body.strip_prefix("0b")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b == b'0' || b == b'1'))
+}
+
+/// What libyaml's scalar analysis finds.
+struct Analysis {
+    flow_plain: bool,
+    block_plain: bool,
+    single_quoted: bool,
+    block: bool,
+    multiline: bool,
+}
+
+fn is_printable(c: char) -> bool {
+    matches!(c as u32, 0x0A | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+        && c != '\u{FEFF}'
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+fn analyze(s: &str) -> Analysis {
+    let chars: Vec<char> = s.chars().collect();
+    let (mut flow_ind, mut block_ind) = (s.starts_with("---") || s.starts_with("..."), false);
+    block_ind |= flow_ind;
+    let (mut special, mut line_breaks) = (false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break, mut prev_space, mut prev_break) =
+        (false, false, false, false);
+    let mut preceded_by_ws = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let followed_by_ws = chars.get(i + 1).is_none_or(|&n| n == ' ' || n == '\t' || is_break(n));
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
+                    flow_ind = true;
+                    block_ind = true;
+                }
+                '?' | ':' => {
+                    flow_ind = true;
+                    block_ind |= followed_by_ws;
+                }
+                '-' if followed_by_ws => {
+                    flow_ind = true;
+                    block_ind = true;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                ',' | '?' | '[' | ']' | '{' | '}' => flow_ind = true,
+                ':' => {
+                    flow_ind = true;
+                    block_ind |= followed_by_ws;
+                }
+                '#' if preceded_by_ws => {
+                    flow_ind = true;
+                    block_ind = true;
+                }
+                _ => {}
+            }
+        }
+        special |= !is_printable(c);
+        line_breaks |= is_break(c);
+        let last = i + 1 == chars.len();
+        if c == ' ' {
+            leading_space |= i == 0;
+            trailing_space |= last;
+            break_space |= prev_break;
+            (prev_space, prev_break) = (true, false);
+        } else if is_break(c) {
+            leading_break |= i == 0;
+            trailing_break |= last;
+            space_break |= prev_space;
+            (prev_space, prev_break) = (false, true);
+        } else {
+            (prev_space, prev_break) = (false, false);
+        }
+        preceded_by_ws = c == ' ' || c == '\t' || is_break(c);
+    }
+    let mut a = Analysis {
+        flow_plain: true,
+        block_plain: true,
+        single_quoted: true,
+        block: true,
+        multiline: line_breaks,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.flow_plain = false;
+        a.block_plain = false;
+    }
+    if trailing_space {
+        a.block = false;
+    }
+    if break_space {
+        a.flow_plain = false;
+        a.block_plain = false;
+        a.single_quoted = false;
+    }
+    if space_break || special {
+        a = Analysis {
+            flow_plain: false,
+            block_plain: false,
+            single_quoted: false,
+            block: false,
+            ..a
+        };
+    }
+    if line_breaks {
+        a.flow_plain = false;
+        a.block_plain = false;
+    }
+    if flow_ind {
+        a.flow_plain = false;
+    }
+    if block_ind {
+        a.block_plain = false;
+    }
+    a
+}
+
+/// The style `yaml.v2` writes `s` in at `context`.
+pub(super) fn style(s: &str, context: Context) -> Style {
+    let requested = if s.contains('\n') {
+        Style::Literal
+    } else if !resolves_to_non_string(s) && !(s.contains(':') && BASE60_FLOAT.is_match(s)) {
+        Style::Plain
+    } else {
+        Style::Double
+    };
+    let a = analyze(s);
+    let mut chosen = requested;
+    if chosen == Style::Plain {
+        let plain_ok = match context {
+            Context::Flow => a.flow_plain,
+            Context::Block => a.block_plain,
+            Context::Key => a.block_plain && !a.multiline,
+        };
+        if !plain_ok || s.is_empty() {
+            chosen = Style::Single;
+        }
+    }
+    if chosen == Style::Single && (!a.single_quoted || (context == Context::Key && a.multiline)) {
+        chosen = Style::Double;
+    }
+    if chosen == Style::Literal && (context != Context::Block || !a.block) {
+        chosen = Style::Double;
+    }
+    chosen
+}

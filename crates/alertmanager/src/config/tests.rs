@@ -1,0 +1,117 @@
+//! Unit tests for loading, validation errors and rendering.
+
+use std::path::Path;
+
+use super::{Config, ConfigError};
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_yaml(text, Path::new("/etc/alertmanager/alertmanager.yml"))
+}
+
+fn error(text: &str) -> (Option<usize>, String, String) {
+    match load(text) {
+        Err(ConfigError::Invalid { line, field, message, .. }) => (line, field, message),
+        other => panic!("expected an invalid config, got {other:?}"),
+    }
+}
+
+const MINIMAL: &str = "route:\n  receiver: a\nreceivers:\n  - name: a\n";
+
+#[test]
+fn loads_minimal() {
+    let config = load(MINIMAL).unwrap();
+    assert_eq!(config.route.receiver.as_deref(), Some("a"));
+    assert_eq!(config.global.resolve_timeout.as_secs(), 300);
+    assert!(config.receivers[0].integrations().is_empty());
+}
+
+#[test]
+fn bad_duration_names_file_line_and_field() {
+    let text = "route:\n  receiver: a\n  routes:\n    - receiver: a\n      group_wait: 5x\nreceivers:\n  - name: a\n";
+    let err = load(text).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "/etc/alertmanager/alertmanager.yml:5: route.routes[0].group_wait: not a valid duration string: \"5x\""
+    );
+}
+
+#[test]
+fn unknown_field_is_an_error() {
+    let (line, field, message) =
+        error("route:\n  receiver: a\n  bogus: 1\nreceivers:\n  - name: a\n");
+    assert_eq!(line, Some(3));
+    assert!(field.starts_with("route"), "{field}");
+    assert!(message.contains("unknown field"), "{message}");
+}
+
+#[test]
+fn undefined_receiver_points_at_the_route() {
+    let (line, field, message) =
+        error("route:\n  receiver: a\n  routes:\n    - receiver: nope\nreceivers:\n  - name: a\n");
+    assert_eq!((line, field.as_str()), (Some(4), "route.routes[0].receiver"));
+    assert_eq!(message, "undefined receiver \"nope\" used in route");
+}
+
+#[test]
+fn semantic_checks() {
+    let cases = [
+        ("route:\n  receiver: a\nreceivers:\n  - name: a\n  - name: a\n", "receivers[1].name"),
+        (
+            "route:\n  receiver: a\n  group_interval: 0s\nreceivers:\n  - name: a\n",
+            "route.group_interval",
+        ),
+        ("route:\n  receiver: a\n  continue: true\nreceivers:\n  - name: a\n", "route.continue"),
+        (
+            "route:\n  receiver: a\n  matchers: ['x=\"y\"']\nreceivers:\n  - name: a\n",
+            "route.matchers",
+        ),
+        (
+            "route:\n  receiver: a\nreceivers:\n  - name: a\n    email_configs:\n      - to: x@y\n",
+            "receivers[0].email_configs[0].smarthost",
+        ),
+        (
+            "route:\n  receiver: a\nreceivers:\n  - name: a\n    slack_configs:\n      - channel: x\n",
+            "receivers[0].slack_configs[0].api_url",
+        ),
+        (
+            "route:\n  receiver: a\n  routes:\n    - mute_time_intervals: [x]\nreceivers:\n  - name: a\n",
+            "route.routes[0].mute_time_intervals[0]",
+        ),
+        ("receivers:\n  - name: a\n", "route"),
+    ];
+    for (text, expected) in cases {
+        let (_, field, _) = error(text);
+        assert_eq!(field, expected, "{text}");
+    }
+}
+
+#[test]
+fn secrets_never_show() {
+    let text = "global:\n  slack_api_url: https://hooks.slack.com/x\n  smtp_auth_password: pw\nroute:\n  receiver: a\nreceivers:\n  - name: a\n    slack_configs:\n      - channel: c\n";
+    let config = load(text).unwrap();
+    let rendered = config.original_yaml();
+    assert!(!rendered.contains("hooks.slack.com"), "{rendered}");
+    assert!(!rendered.contains("pw"), "{rendered}");
+    assert_eq!(format!("{}", config.global.smtp_auth_password), "<secret>");
+    assert_eq!(format!("{:?}", config.global.smtp_auth_password), "<secret>");
+}
+
+#[test]
+fn global_defaults_flow_into_integrations() {
+    let text = "global:\n  smtp_from: am@example.org\n  smtp_smarthost: mail:25\nroute:\n  receiver: a\nreceivers:\n  - name: a\n    email_configs:\n      - to: x@y\n";
+    let config = load(text).unwrap();
+    let email = &config.receivers[0].email_configs[0];
+    assert_eq!(email.from, "am@example.org");
+    assert_eq!(email.smarthost.to_string(), "mail:25");
+    assert_eq!(email.require_tls, Some(true));
+    assert_eq!(config.receivers[0].integrations(), vec![("email", 0)]);
+}
+
+#[test]
+fn matchers_are_combined() {
+    let text = "route:\n  receiver: a\n  routes:\n    - match: {b: x}\n      match_re: {a: 'y.*'}\n      matchers: ['c!=\"z\"']\nreceivers:\n  - name: a\n";
+    let config = load(text).unwrap();
+    let names: Vec<String> =
+        config.route.routes[0].matchers.iter().map(|m| m.to_string()).collect();
+    assert_eq!(names, ["a=~\"y.*\"", "b=\"x\"", "c!=\"z\""]);
+}
