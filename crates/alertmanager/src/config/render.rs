@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use yaml_serde::Value;
+use yaml_serde::value::Tag;
 
 use super::{Config, GlobalConfig, InhibitRule, NamedTimeInterval, Receiver, Route};
 
@@ -39,6 +40,52 @@ pub fn render(config: &Config) -> String {
         mute_time_intervals: &config.mute_time_interval_list,
         time_intervals: &config.time_interval_list,
     };
-    let tree = yaml_serde::to_value(&rendered).unwrap_or(Value::Null);
+    let mut tree = yaml_serde::to_value(&rendered).unwrap_or(Value::Null);
+    if let Value::Mapping(top) = &mut tree {
+        for section in ["mute_time_intervals", "time_intervals"] {
+            if let Some(Value::Sequence(list)) = top.get_mut(section) {
+                mark_location_leaks(list);
+            }
+        }
+    }
     emit::document(&tree)
 }
+
+/// `yaml.v2` switches to flow style for the next collection after a field tagged `flow`, and
+/// only a collection resets that. `location` is tagged `flow` but is a scalar, so the switch
+/// leaks: to the next interval of the same list, or else to the next named interval. We mark
+/// those nodes so the emitter writes them in flow style.
+fn mark_location_leaks(named_list: &mut [Value]) {
+    let has_location = |v: &Value| matches!(v, Value::Mapping(m) if m.contains_key("location"));
+    let mut named_to_flow = Vec::new();
+    for (i, named) in named_list.iter_mut().enumerate() {
+        let Some(Value::Sequence(intervals)) = named.get_mut("time_intervals") else { continue };
+        let leaks: Vec<usize> =
+            (0..intervals.len()).filter(|&j| has_location(&intervals[j])).collect();
+        for j in leaks {
+            if j + 1 < intervals.len() {
+                flow(&mut intervals[j + 1]);
+            } else {
+                named_to_flow.push(i + 1);
+            }
+        }
+    }
+    for i in named_to_flow {
+        if let Some(named) = named_list.get_mut(i) {
+            flow(named);
+        }
+    }
+}
+
+fn flow(value: &mut Value) {
+    if !matches!(value, Value::Tagged(_)) {
+        let inner = std::mem::replace(value, Value::Null);
+        *value = Value::Tagged(Box::new(yaml_serde::value::TaggedValue {
+            tag: Tag::new(FLOW_TAG),
+            value: inner,
+        }));
+    }
+}
+
+/// The private tag marking a node to be written in flow style.
+const FLOW_TAG: &str = "klaxon-flow";

@@ -145,6 +145,16 @@ impl EmailConfig {
             self.auth_identity.clone_from(&global.smtp_auth_identity);
         }
         self.require_tls.get_or_insert(global.smtp_require_tls);
+        // Alertmanager's email notifier fills these into the loaded config when it starts, and
+        // the served configuration shows them.
+        let defaults = [
+            ("Subject", template("email.default.subject")),
+            ("To", self.to.clone()),
+            ("From", self.from.clone()),
+        ];
+        for (key, value) in defaults {
+            self.headers.entry(key.to_owned()).or_insert(value);
+        }
         Ok(())
     }
 }

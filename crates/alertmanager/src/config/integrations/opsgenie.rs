@@ -114,15 +114,15 @@ impl OpsGenieConfig {
                 "at most one of api_key & api_key_file must be configured",
             ));
         }
-        for (i, r) in self.responders.iter_mut().enumerate() {
+        for (i, r) in self.responders.iter().enumerate() {
             let field = format!("responders[{i}]");
             if r.id.is_empty() && r.username.is_empty() && r.name.is_empty() {
                 return Err((field, "opsGenieConfig responder has to have at least one of id, username or name specified".into()));
             }
-            // Templated types are checked when rendered.
+            // Templated types are checked when rendered. Alertmanager lowercases a copy only, so
+            // the type keeps its case in the loaded config.
             if !r.kind.contains("{{") {
-                r.kind = r.kind.to_lowercase();
-                if !RESPONDER_TYPES.contains(&r.kind.as_str()) {
+                if !RESPONDER_TYPES.contains(&r.kind.to_lowercase().as_str()) {
                     return Err((
                         format!("{field}.type"),
                         "opsGenieConfig responder type does not match valid options ^(team|teams|user|escalation|schedule)$".into(),

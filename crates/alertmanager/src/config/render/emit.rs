@@ -78,7 +78,12 @@ fn mapping(out: &mut Out, map: &yaml_serde::Mapping, indent: usize, inline_first
             }
             Value::Sequence(s) if !s.is_empty() && FLOW_KEYS.contains(&key.as_str()) => {
                 out.put(" ");
-                flow_sequence(out, s, indent + 2);
+                flow_sequence(out, s, indent);
+                out.newline();
+            }
+            Value::Tagged(tagged) => {
+                out.put(" ");
+                flow_node(out, &tagged.value, indent);
                 out.newline();
             }
             Value::Sequence(s) if !s.is_empty() => {
@@ -103,6 +108,10 @@ fn sequence(out: &mut Out, items: &[Value], indent: usize) {
         out.put("- ");
         match item {
             Value::Mapping(m) if !m.is_empty() => mapping(out, m, indent + 2, true),
+            Value::Tagged(tagged) => {
+                flow_node(out, &tagged.value, indent);
+                out.newline();
+            }
             Value::Sequence(s) if !s.is_empty() => {
                 // A nested sequence starts on the dash's line.
                 let mut first = true;
@@ -126,23 +135,50 @@ fn sequence(out: &mut Out, items: &[Value], indent: usize) {
     }
 }
 
-fn flow_sequence(out: &mut Out, items: &[Value], indent: usize) {
+/// Writes any node in flow style; `base` is the indentation of the enclosing block, nested
+/// collections wrap two columns further each.
+fn flow_node(out: &mut Out, value: &Value, base: usize) {
+    match value {
+        Value::Sequence(items) => flow_sequence(out, items, base),
+        Value::Mapping(map) => flow_mapping(out, map, base),
+        Value::Tagged(tagged) => flow_node(out, &tagged.value, base),
+        other => node(out, other, base + 2, Context::Flow),
+    }
+}
+
+/// Before each entry of a flow collection: the comma, then a line break when past the width.
+fn flow_separator(out: &mut Out, first: bool, indent: usize) {
+    if !first {
+        out.put(",");
+    }
+    if out.column > WIDTH {
+        out.newline();
+        while out.column < indent {
+            out.put(" ");
+        }
+    } else if !first {
+        out.put(" ");
+    }
+}
+
+fn flow_sequence(out: &mut Out, items: &[Value], base: usize) {
     out.put("[");
     for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.put(",");
-            if out.column > WIDTH {
-                out.newline();
-                while out.column < indent {
-                    out.put(" ");
-                }
-            } else {
-                out.put(" ");
-            }
-        }
-        node(out, item, indent, Context::Flow);
+        flow_separator(out, i == 0, base + 2);
+        flow_node(out, item, base + 2);
     }
     out.put("]");
+}
+
+fn flow_mapping(out: &mut Out, map: &yaml_serde::Mapping, base: usize) {
+    out.put("{");
+    for (i, (key, value)) in map.iter().enumerate() {
+        flow_separator(out, i == 0, base + 2);
+        scalar(out, &key_text(key), Context::Key, base + 4);
+        out.put(": ");
+        flow_node(out, value, base + 2);
+    }
+    out.put("}");
 }
 
 /// Writes a scalar or an empty collection; `indent` is where folded lines continue.
@@ -155,7 +191,8 @@ fn node(out: &mut Out, value: &Value, indent: usize, context: Context) {
         Value::Sequence(s) if s.is_empty() => out.put("[]"),
         Value::Mapping(m) if m.is_empty() => out.put("{}"),
         Value::Sequence(s) => flow_sequence(out, s, indent),
-        Value::Mapping(_) | Value::Tagged(_) => out.put("null"),
+        Value::Mapping(m) => flow_mapping(out, m, indent),
+        Value::Tagged(tagged) => flow_node(out, &tagged.value, indent),
     }
 }
 
