@@ -183,12 +183,13 @@ impl HttpClientConfig {
         if (self.basic_auth.is_some() || self.oauth2.is_some()) && has_bearer {
             return Err("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured".into());
         }
-        if let Some(b) = &self.basic_auth {
-            if !b.password.is_empty() && !b.password_file.is_empty() {
-                return Err(
-                    "at most one of basic_auth password & password_file must be configured".into(),
-                );
-            }
+        if let Some(b) = &self.basic_auth
+            && !b.password.is_empty()
+            && !b.password_file.is_empty()
+        {
+            return Err(
+                "at most one of basic_auth password & password_file must be configured".into()
+            );
         }
         if let Some(auth) = &mut self.authorization {
             if has_bearer {

@@ -7,6 +7,7 @@ use model::{MatchType, Matcher};
 use serde::{Deserialize, Serialize};
 
 use super::matchers::{serde_list, sort_matchers};
+use super::route::last_line;
 use super::types::is_label_name;
 
 /// One inhibition rule.
@@ -89,10 +90,9 @@ fn combine(
         all.push(Matcher::new(MatchType::Equal, name, value).map_err(|e| e.to_string())?);
     }
     for (name, pattern) in regex {
-        all.push(
-            Matcher::new(MatchType::Regexp, name, pattern)
-                .map_err(|e| format!("invalid regexp value for {name:?}: {e}"))?,
-        );
+        all.push(Matcher::new(MatchType::Regexp, name, pattern).map_err(|e| {
+            format!("invalid regexp value for {name:?}: {}", last_line(&e.to_string()))
+        })?);
     }
     all.extend(list.iter().cloned());
     sort_matchers(&mut all);

@@ -51,7 +51,8 @@ fn parse(text: &str, path: &Path) -> Result<Document, ConfigError> {
         ConfigError::Invalid {
             file: path.to_owned(),
             line: inner.location().map(|l| l.line()),
-            field: if field == "." { String::new() } else { field },
+            // The path is "." for the root and "?" where the syntax broke before any field.
+            field: if field == "." || field == "?" { String::new() } else { field },
             message: bare_message(&inner),
         }
     })

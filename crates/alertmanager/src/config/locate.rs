@@ -42,10 +42,10 @@ pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
     let steps = parse_path(path);
     for depth in (0..=steps.len()).rev() {
         let seek = Seek { steps: &steps[..depth] };
-        if let Err(error) = seek.deserialize(yaml_serde::Deserializer::from_str(text)) {
-            if error.to_string().contains(FOUND) {
-                return error.location().map(|l| l.line());
-            }
+        if let Err(error) = seek.deserialize(yaml_serde::Deserializer::from_str(text))
+            && error.to_string().contains(FOUND)
+        {
+            return error.location().map(|l| l.line());
         }
     }
     None

@@ -107,12 +107,18 @@ impl Route {
             all.push(Matcher::new(MatchType::Equal, name, value).map_err(|e| e.to_string())?);
         }
         for (name, pattern) in &self.match_re {
-            let m = Matcher::new(MatchType::Regexp, name, pattern)
-                .map_err(|e| format!("invalid regexp value for {name:?}: {e}"))?;
+            let m = Matcher::new(MatchType::Regexp, name, pattern).map_err(|e| {
+                format!("invalid regexp value for {name:?}: {}", last_line(&e.to_string()))
+            })?;
             all.push(m);
         }
         all.extend(self.matcher_list.iter().cloned());
         sort_matchers(&mut all);
         Ok(all)
     }
+}
+
+/// The last non-empty line of a multi-line message (regex errors end with the reason).
+pub(crate) fn last_line(message: &str) -> &str {
+    message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(message).trim()
 }

@@ -121,13 +121,12 @@ impl OpsGenieConfig {
             }
             // Templated types are checked when rendered. Alertmanager lowercases a copy only, so
             // the type keeps its case in the loaded config.
-            if !r.kind.contains("{{") {
-                if !RESPONDER_TYPES.contains(&r.kind.to_lowercase().as_str()) {
-                    return Err((
-                        format!("{field}.type"),
-                        "opsGenieConfig responder type does not match valid options ^(team|teams|user|escalation|schedule)$".into(),
-                    ));
-                }
+            if !r.kind.contains("{{") && !RESPONDER_TYPES.contains(&r.kind.to_lowercase().as_str())
+            {
+                return Err((
+                    format!("{field}.type"),
+                    "opsGenieConfig responder type does not match valid options ^(team|teams|user|escalation|schedule)$".into(),
+                ));
             }
         }
         Ok(())

@@ -222,13 +222,13 @@ impl SlackAction {
         if self.text.is_empty() {
             return Err(field_error(".text", "missing text in Slack action configuration"));
         }
-        if let Some(confirm) = &self.confirm {
-            if confirm.text.is_empty() {
-                return Err(field_error(
-                    ".confirm.text",
-                    "missing text in Slack confirmation configuration",
-                ));
-            }
+        if let Some(confirm) = &self.confirm
+            && confirm.text.is_empty()
+        {
+            return Err(field_error(
+                ".confirm.text",
+                "missing text in Slack confirmation configuration",
+            ));
         }
         // A link button has no name, value or confirmation; an interactive one has no URL.
         if !self.url.is_empty() {

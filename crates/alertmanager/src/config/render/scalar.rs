@@ -209,7 +209,7 @@ fn analyze(s: &str) -> Analysis {
 pub(super) fn style(s: &str, context: Context) -> Style {
     let requested = if s.contains('\n') {
         Style::Literal
-    } else if !resolves_to_non_string(s) && !(s.contains(':') && BASE60_FLOAT.is_match(s)) {
+    } else if !(resolves_to_non_string(s) || s.contains(':') && BASE60_FLOAT.is_match(s)) {
         Style::Plain
     } else {
         Style::Double
