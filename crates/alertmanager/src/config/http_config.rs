@@ -99,7 +99,10 @@ pub struct OAuth2 {
     /// The token endpoint.
     pub token_url: String,
     /// Extra token request parameters.
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "std::collections::BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub endpoint_params: std::collections::BTreeMap<String, String>,
     /// The proxy to use for the token endpoint.
     #[serde(skip_serializing_if = "String::is_empty")]

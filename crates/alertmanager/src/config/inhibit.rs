@@ -15,10 +15,16 @@ use super::types::is_label_name;
 #[serde(deny_unknown_fields, default)]
 pub struct InhibitRule {
     /// Deprecated: label equalities source alerts must satisfy.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub source_match: BTreeMap<String, String>,
     /// Deprecated: label regular expressions source alerts must satisfy.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub source_match_re: BTreeMap<String, String>,
     /// Matchers source alerts must satisfy, as written (sorted).
     #[serde(
@@ -28,10 +34,16 @@ pub struct InhibitRule {
     )]
     pub source_matcher_list: Vec<Matcher>,
     /// Deprecated: label equalities target alerts must satisfy.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub target_match: BTreeMap<String, String>,
     /// Deprecated: label regular expressions target alerts must satisfy.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub target_match_re: BTreeMap<String, String>,
     /// Matchers target alerts must satisfy, as written (sorted).
     #[serde(

@@ -20,10 +20,17 @@ pub struct Route {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<String>,
     /// Deprecated `match`: label equalities.
-    #[serde(rename = "match", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        rename = "match",
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub match_equal: BTreeMap<String, String>,
     /// Deprecated `match_re`: label regular expressions (anchored).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub match_re: BTreeMap<String, String>,
     /// The `matchers:` list, parsed and sorted.
     #[serde(rename = "matchers", with = "serde_list", skip_serializing_if = "Vec::is_empty")]

@@ -115,3 +115,12 @@ fn matchers_are_combined() {
         config.route.routes[0].matchers.iter().map(|m| m.to_string()).collect();
     assert_eq!(names, ["a=~\"y.*\"", "b=\"x\"", "c!=\"z\""]);
 }
+
+#[test]
+fn duplicate_map_keys_are_rejected() {
+    let (_, field, message) = error(
+        "route:\n  receiver: a\n  routes:\n  - match: {a: b, a: c}\nreceivers:\n  - name: a\n",
+    );
+    assert_eq!(field, "route.routes[0].match");
+    assert!(message.contains("duplicate key"), "{message}");
+}

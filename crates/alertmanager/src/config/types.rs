@@ -383,3 +383,43 @@ pub(crate) fn is_label_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
+
+/// Reads a string-to-string mapping, rejecting repeated keys as Go's strict YAML decoding does
+/// (serde would silently keep the last one).
+pub(crate) fn unique_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = std::collections::BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a mapping of strings")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Self::Value::new())
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Self::Value::new();
+            while let Some(key) = map.next_key::<StringNode>()? {
+                let value = map.next_value::<StringNode>()?;
+                if out.insert(key.0.clone(), value.0).is_some() {
+                    return Err(serde::de::Error::custom(format!("duplicate key {:?}", key.0)));
+                }
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_any(Entries)
+}
+
+/// Any scalar as its text.
+struct StringNode(String);
+
+impl<'de> Deserialize<'de> for StringNode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StringNode, D::Error> {
+        scalar_string(d).map(StringNode)
+    }
+}

@@ -42,7 +42,10 @@ pub struct EmailConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub auth_identity: String,
     /// Extra headers, keys in canonical MIME form.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub headers: BTreeMap<String, String>,
     /// HTML body template.
     #[serde(skip_serializing_if = "String::is_empty")]

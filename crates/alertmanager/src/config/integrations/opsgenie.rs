@@ -37,7 +37,10 @@ pub struct OpsGenieConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub source: String,
     /// Extra details.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub details: BTreeMap<String, String>,
     /// Entity template.
     #[serde(skip_serializing_if = "String::is_empty")]

@@ -41,7 +41,10 @@ pub struct PagerdutyConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// Incident details.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub details: BTreeMap<String, String>,
     /// Images to attach.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -39,7 +39,10 @@ pub struct SnsConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
     /// Message attributes.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub attributes: BTreeMap<String, String>,
 }
 

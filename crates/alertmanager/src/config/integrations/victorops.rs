@@ -37,7 +37,10 @@ pub struct VictorOpsConfig {
     /// Monitoring tool template.
     pub monitoring_tool: String,
     /// Extra fields.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::config::types::unique_map"
+    )]
     pub custom_fields: BTreeMap<String, String>,
 }
 
