@@ -27,7 +27,7 @@ pub struct HttpClientConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub bearer_token_file: String,
     /// The proxy to use.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty", serialize_with = "redacted_url")]
     pub proxy_url: String,
     /// TLS settings.
     #[serde(skip_serializing_if = "TlsConfig::is_zero")]
@@ -105,7 +105,7 @@ pub struct OAuth2 {
     )]
     pub endpoint_params: std::collections::BTreeMap<String, String>,
     /// The proxy to use for the token endpoint.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty", serialize_with = "redacted_url")]
     pub proxy_url: String,
     /// TLS settings for the token endpoint.
     #[serde(skip_serializing_if = "TlsConfig::is_zero")]
@@ -278,5 +278,40 @@ fn validate_oauth2(o: &OAuth2, has_basic_auth: bool) -> Result<(), String> {
 pub(crate) fn join_dir(dir: &Path, file: &mut String) {
     if !file.is_empty() && !Path::new(file.as_str()).is_absolute() {
         *file = dir.join(file.as_str()).to_string_lossy().into_owned();
+    }
+}
+
+/// Renders a proxy URL with its password replaced by `xxxxx`, as Prometheus does.
+fn redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_password(url))
+}
+
+fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let authority_end =
+        url[scheme_end..].find(['/', '?', '#']).map_or(url.len(), |i| i + scheme_end);
+    let authority = &url[scheme_end..authority_end];
+    match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at))) {
+        Some((colon, at)) => {
+            format!(
+                "{}{}:xxxxx{}",
+                &url[..scheme_end],
+                &authority[..colon],
+                &url[scheme_end + at..]
+            )
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn proxy_passwords_are_redacted() {
+        assert_eq!(redact_password("http://u:p@proxy:3128/x"), "http://u:xxxxx@proxy:3128/x");
+        assert_eq!(redact_password("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(redact_password("http://u@proxy"), "http://u@proxy");
     }
 }

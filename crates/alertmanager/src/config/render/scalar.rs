@@ -103,87 +103,94 @@ fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
-fn analyze(s: &str) -> Analysis {
+/// What a character scan of the scalar finds (libyaml's `yaml_emitter_analyze_scalar`).
+#[derive(Default)]
+struct Scan {
+    flow_indicators: bool,
+    block_indicators: bool,
+    special: bool,
+    line_breaks: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
+}
+
+fn indicators(scan: &mut Scan, c: char, first: bool, preceded_by_ws: bool, followed_by_ws: bool) {
+    let both = |scan: &mut Scan| {
+        scan.flow_indicators = true;
+        scan.block_indicators = true;
+    };
+    match (first, c) {
+        (
+            true,
+            '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+            | '@' | '`',
+        ) => both(scan),
+        (true, '?') | (_, ':') => {
+            scan.flow_indicators = true;
+            scan.block_indicators |= followed_by_ws;
+        }
+        (true, '-') if followed_by_ws => both(scan),
+        (false, ',' | '?' | '[' | ']' | '{' | '}') => scan.flow_indicators = true,
+        (false, '#') if preceded_by_ws => both(scan),
+        _ => {}
+    }
+}
+
+fn scan(s: &str) -> Scan {
     let chars: Vec<char> = s.chars().collect();
-    let (mut flow_ind, mut block_ind) = (s.starts_with("---") || s.starts_with("..."), false);
-    block_ind |= flow_ind;
-    let (mut special, mut line_breaks) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
-    let (mut break_space, mut space_break, mut prev_space, mut prev_break) =
-        (false, false, false, false);
-    let mut preceded_by_ws = true;
+    let mut scan = Scan::default();
+    if s.starts_with("---") || s.starts_with("...") {
+        scan.flow_indicators = true;
+        scan.block_indicators = true;
+    }
+    let (mut prev_space, mut prev_break, mut preceded_by_ws) = (false, false, true);
     for (i, &c) in chars.iter().enumerate() {
         let followed_by_ws = chars.get(i + 1).is_none_or(|&n| n == ' ' || n == '\t' || is_break(n));
-        if i == 0 {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => {
-                    flow_ind = true;
-                    block_ind = true;
-                }
-                '?' | ':' => {
-                    flow_ind = true;
-                    block_ind |= followed_by_ws;
-                }
-                '-' if followed_by_ws => {
-                    flow_ind = true;
-                    block_ind = true;
-                }
-                _ => {}
-            }
-        } else {
-            match c {
-                ',' | '?' | '[' | ']' | '{' | '}' => flow_ind = true,
-                ':' => {
-                    flow_ind = true;
-                    block_ind |= followed_by_ws;
-                }
-                '#' if preceded_by_ws => {
-                    flow_ind = true;
-                    block_ind = true;
-                }
-                _ => {}
-            }
-        }
-        special |= !is_printable(c);
-        line_breaks |= is_break(c);
+        indicators(&mut scan, c, i == 0, preceded_by_ws, followed_by_ws);
+        scan.special |= !is_printable(c);
+        scan.line_breaks |= is_break(c);
         let last = i + 1 == chars.len();
         if c == ' ' {
-            leading_space |= i == 0;
-            trailing_space |= last;
-            break_space |= prev_break;
-            (prev_space, prev_break) = (true, false);
+            scan.leading_space |= i == 0;
+            scan.trailing_space |= last;
+            scan.break_space |= prev_break;
         } else if is_break(c) {
-            leading_break |= i == 0;
-            trailing_break |= last;
-            space_break |= prev_space;
-            (prev_space, prev_break) = (false, true);
-        } else {
-            (prev_space, prev_break) = (false, false);
+            scan.leading_break |= i == 0;
+            scan.trailing_break |= last;
+            scan.space_break |= prev_space;
         }
+        (prev_space, prev_break) = (c == ' ', is_break(c));
         preceded_by_ws = c == ' ' || c == '\t' || is_break(c);
     }
+    scan
+}
+
+fn analyze(s: &str) -> Analysis {
+    let scan = scan(s);
     let mut a = Analysis {
         flow_plain: true,
         block_plain: true,
         single_quoted: true,
         block: true,
-        multiline: line_breaks,
+        multiline: scan.line_breaks,
     };
-    if leading_space || leading_break || trailing_space || trailing_break {
+    if scan.leading_space || scan.leading_break || scan.trailing_space || scan.trailing_break {
         a.flow_plain = false;
         a.block_plain = false;
     }
-    if trailing_space {
+    if scan.trailing_space {
         a.block = false;
     }
-    if break_space {
+    if scan.break_space {
         a.flow_plain = false;
         a.block_plain = false;
         a.single_quoted = false;
     }
-    if space_break || special {
+    if scan.space_break || scan.special {
         a = Analysis {
             flow_plain: false,
             block_plain: false,
@@ -192,16 +199,12 @@ fn analyze(s: &str) -> Analysis {
             ..a
         };
     }
-    if line_breaks {
+    if scan.line_breaks {
         a.flow_plain = false;
         a.block_plain = false;
     }
-    if flow_ind {
-        a.flow_plain = false;
-    }
-    if block_ind {
-        a.block_plain = false;
-    }
+    a.flow_plain &= !scan.flow_indicators;
+    a.block_plain &= !scan.block_indicators;
     a
 }
 
