@@ -21,7 +21,8 @@ impl Out {
     fn put(&mut self, s: &str) {
         for c in s.chars() {
             self.text.push(c);
-            self.column = if c == '\n' { 0 } else { self.column + 1 };
+            // libyaml counts every line break character as starting a new line.
+            self.column = if matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}') { 0 } else { self.column + 1 };
         }
     }
 
@@ -214,8 +215,18 @@ fn scalar(out: &mut Out, s: &str, context: Context, indent: usize) {
 /// does for plain and single-quoted scalars).
 fn folded(out: &mut Out, s: &str, indent: usize, breaks: bool, quoted: bool) {
     let chars: Vec<char> = s.chars().collect();
-    let mut spaces = false;
+    let (mut spaces, mut after_break) = (false, false);
     for (i, &c) in chars.iter().enumerate() {
+        if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') {
+            // Only single-quoted scalars get here with breaks; the next line is indented.
+            out.put(&c.to_string());
+            after_break = true;
+            continue;
+        }
+        if after_break {
+            out.indent_to(indent);
+            after_break = false;
+        }
         if c == ' ' {
             let next_is_space = chars.get(i + 1) == Some(&' ');
             let inner = !quoted || (i != 0 && i + 1 != chars.len());
