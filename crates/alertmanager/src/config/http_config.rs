@@ -274,10 +274,35 @@ fn validate_oauth2(o: &OAuth2, has_basic_auth: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Joins a relative, non-empty path to `dir`, leaving absolute and empty ones alone.
+/// Joins a relative, non-empty path to `dir`, leaving absolute and empty ones alone; the
+/// result is cleaned lexically as Go's `filepath.Join` does.
 pub(crate) fn join_dir(dir: &Path, file: &mut String) {
     if !file.is_empty() && !Path::new(file.as_str()).is_absolute() {
-        *file = dir.join(file.as_str()).to_string_lossy().into_owned();
+        let dir = dir.to_string_lossy();
+        let joined = if dir.is_empty() { file.clone() } else { format!("{dir}/{file}") };
+        *file = clean_path(&joined);
+    }
+}
+
+/// Go's `filepath.Clean`: drops `.` and empty components and resolves `..` lexically.
+fn clean_path(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            other => parts.push(other),
+        }
+    }
+    let body = parts.join("/");
+    match (absolute, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => body,
     }
 }
 
@@ -306,7 +331,15 @@ fn redact_password(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_password;
+    use super::{clean_path, redact_password};
+
+    #[test]
+    fn paths_are_cleaned_like_go() {
+        assert_eq!(clean_path("./templates/*.tmpl"), "templates/*.tmpl");
+        assert_eq!(clean_path("/etc/am/../x//y/./z"), "/etc/x/y/z");
+        assert_eq!(clean_path("/templates/x"), "/templates/x");
+        assert_eq!(clean_path("a/../../b"), "../b");
+    }
 
     #[test]
     fn proxy_passwords_are_redacted() {

@@ -124,3 +124,13 @@ fn duplicate_map_keys_are_rejected() {
     assert_eq!(field, "route.routes[0].match");
     assert!(message.contains("duplicate key"), "{message}");
 }
+
+#[test]
+fn templates_resolve_against_the_file_directory() {
+    let text =
+        "route:\n  receiver: a\nreceivers:\n  - name: a\ntemplates: ['t/*.tmpl', '/abs/x.tmpl']\n";
+    let config = Config::from_yaml(text, Path::new("./conf/am.yml")).unwrap();
+    assert_eq!(config.template_patterns, ["conf/t/*.tmpl", "/abs/x.tmpl"]);
+    let config = Config::from_yaml(text, Path::new("am.yml")).unwrap();
+    assert_eq!(config.template_patterns, ["t/*.tmpl", "/abs/x.tmpl"]);
+}

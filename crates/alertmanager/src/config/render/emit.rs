@@ -22,7 +22,11 @@ impl Out {
         for c in s.chars() {
             self.text.push(c);
             // libyaml counts every line break character as starting a new line.
-            self.column = if matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}') { 0 } else { self.column + 1 };
+            self.column = if matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}') {
+                0
+            } else {
+                self.column + 1
+            };
         }
     }
 
