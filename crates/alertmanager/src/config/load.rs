@@ -29,6 +29,15 @@ type Problem = (String, String);
 
 /// Parses and validates `text`, read from `path`.
 pub(crate) fn load(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    if let Some(merged) = with_merge_keys_applied(text) {
+        // Lines in the rewritten text are not the file's, so errors carry none.
+        return load(&merged, path).map_err(|error| match error {
+            ConfigError::Invalid { file, field, message, .. } => {
+                ConfigError::Invalid { file, line: None, field, message }
+            }
+            other => other,
+        });
+    }
     let document = parse(text, path)?;
     let dir = path.parent().unwrap_or(Path::new(""));
     build(document, dir).map_err(|(field, message)| ConfigError::Invalid {
@@ -37,6 +46,21 @@ pub(crate) fn load(text: &str, path: &Path) -> Result<Config, ConfigError> {
         field,
         message,
     })
+}
+
+/// Go's YAML decoder honours `<<` merge keys; ours does not. A file using them is merged in a
+/// value tree and written back out; `None` when the file has none (or is not YAML at all).
+fn with_merge_keys_applied(text: &str) -> Option<String> {
+    if !text.contains("<<") {
+        return None;
+    }
+    let mut value: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
+    let before = value.clone();
+    value.apply_merge().ok()?;
+    if value == before {
+        return None;
+    }
+    yaml_serde::to_string(&value).ok()
 }
 
 fn parse(text: &str, path: &Path) -> Result<Document, ConfigError> {

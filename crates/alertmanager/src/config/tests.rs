@@ -134,3 +134,12 @@ fn templates_resolve_against_the_file_directory() {
     let config = Config::from_yaml(text, Path::new("am.yml")).unwrap();
     assert_eq!(config.template_patterns, ["t/*.tmpl", "/abs/x.tmpl"]);
 }
+
+#[test]
+fn merge_keys_and_aliases_are_applied() {
+    let text = "route:\n  receiver: &r a\n  routes:\n    - &base\n      receiver: *r\n      group_wait: 1m\n    - <<: *base\n      group_wait: 2m\nreceivers:\n  - name: a\n";
+    let config = load(text).unwrap();
+    let second = &config.route.routes[1];
+    assert_eq!(second.receiver.as_deref(), Some("a"));
+    assert_eq!(second.group_wait, Some(std::time::Duration::from_secs(120)));
+}
