@@ -177,3 +177,28 @@ fn invalid_configs_are_rejected_by_both() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// amtool re-reads the served configuration; ours must agree with it on whether each
+/// rendering loads. (Not always: Alertmanager writes an IPv6 smarthost without brackets.)
+#[test]
+fn rendering_reads_back_like_amtool() {
+    require_binary(AMTOOL);
+    let dir = std::env::temp_dir().join(format!("klaxon-config-readback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for file in testdata("valid") {
+        let rendered = Config::load_file(&file).unwrap_or_else(|e| panic!("{e}")).original_yaml();
+        let copy = dir.join(file.file_name().expect("file name"));
+        std::fs::write(&copy, &rendered).expect("write rendering");
+        let amtool = Command::new(AMTOOL).arg("check-config").arg(&copy).output().expect("amtool");
+        let ours = Config::from_yaml(&rendered, &copy);
+        assert_eq!(
+            ours.is_ok(),
+            amtool.status.success(),
+            "{}: we say {:?}, amtool says {}",
+            file.display(),
+            ours.err().map(|e| e.to_string()),
+            String::from_utf8_lossy(&amtool.stdout)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
