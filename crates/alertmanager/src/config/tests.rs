@@ -143,3 +143,16 @@ fn merge_keys_and_aliases_are_applied() {
     assert_eq!(second.receiver.as_deref(), Some("a"));
     assert_eq!(second.group_wait, Some(std::time::Duration::from_secs(120)));
 }
+
+#[test]
+fn urls_are_checked_and_normalized() {
+    use super::types::Url;
+    assert_eq!(Url::parse("HTTPS://example.org/x").unwrap().as_str(), "https://example.org/x");
+    assert!(Url::parse("ftp://example.org").is_err());
+    assert!(Url::parse("http://").is_err());
+    assert!(Url::parse("example.org").is_err());
+    let slashed = Url::parse("https://api.example.org/v2?x=1").unwrap().with_trailing_slash();
+    assert_eq!(slashed.as_str(), "https://api.example.org/v2/?x=1");
+    let bare = Url::parse("https://api.example.org").unwrap().with_trailing_slash();
+    assert_eq!(bare.as_str(), "https://api.example.org/");
+}

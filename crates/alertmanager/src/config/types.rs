@@ -117,6 +117,8 @@ impl Url {
             Some((scheme, rest)) if !scheme.is_empty() => (scheme, rest),
             _ => return Err(format!("unsupported scheme \"\" for URL {text:?}")),
         };
+        // Go lowercases the scheme when parsing and writes it back that way.
+        let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return Err(format!("unsupported scheme {scheme:?} for URL"));
         }
@@ -128,7 +130,7 @@ impl Url {
         if text.chars().any(|c| c.is_control() || c == ' ') {
             return Err(format!("invalid character in URL {text:?}"));
         }
-        Ok(Url(text.to_owned()))
+        Ok(Url(format!("{scheme}:{rest}")))
     }
 
     /// The URL as text.

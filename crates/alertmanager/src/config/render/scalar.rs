@@ -237,3 +237,33 @@ pub(super) fn style(s: &str, context: Context) -> Style {
     }
     chosen
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Context, Style, style};
+
+    #[test]
+    fn styles_match_yaml_v2() {
+        let block = [
+            ("plain text", Style::Plain),
+            ("yes", Style::Double),
+            ("123", Style::Double),
+            ("09:00", Style::Double),
+            ("2024-01-01", Style::Double),
+            ("", Style::Double),
+            ("a: b", Style::Single),
+            ("{{ template \"x\" . }}", Style::Single),
+            ("-x", Style::Plain),
+            ("- x", Style::Single),
+            ("tab\there", Style::Double),
+            ("two\nlines", Style::Literal),
+            ("trailing \nspace", Style::Double),
+        ];
+        for (text, expected) in block {
+            assert_eq!(style(text, Context::Block), expected, "{text:?}");
+        }
+        assert_eq!(style("monday:friday", Context::Flow), Style::Single);
+        assert_eq!(style("monday:friday", Context::Block), Style::Plain);
+        assert_eq!(style("n", Context::Key), Style::Double);
+    }
+}
