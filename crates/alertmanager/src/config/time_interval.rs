@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::types::scalar_with;
@@ -279,4 +281,84 @@ fn is_known_location(name: &str) -> bool {
     ["/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo"]
         .iter()
         .any(|dir| std::path::Path::new(dir).join(name).is_file())
+}
+
+impl TimeInterval {
+    /// True if `local`, a wall-clock time already converted to the interval's `location`
+    /// (the caller owns time zones and the clock), is inside the interval.
+    pub fn contains_local(&self, local: NaiveDateTime) -> bool {
+        let minute = local.hour() * 60 + local.minute();
+        let in_times = self.times.is_empty()
+            || self.times.iter().any(|r| minute >= r.start_minute && minute < r.end_minute);
+        let days = days_in_month(local.date());
+        let in_days = self.days_of_month.is_empty()
+            || self.days_of_month.iter().any(|r| day_range_contains(r.0, days, local.day() as i32));
+        let in_range = |ranges: &[InclusiveRange], v: i32| {
+            ranges.is_empty() || ranges.iter().any(|r| v >= r.begin && v <= r.end)
+        };
+        let months: Vec<InclusiveRange> = self.months.iter().map(|r| r.0).collect();
+        let weekdays: Vec<InclusiveRange> = self.weekdays.iter().map(|r| r.0).collect();
+        let years: Vec<InclusiveRange> = self.years.iter().map(|r| r.0).collect();
+        in_times
+            && in_days
+            && in_range(&months, local.month() as i32)
+            && in_range(&weekdays, local.weekday().num_days_from_sunday() as i32)
+            && in_range(&years, local.year())
+    }
+}
+
+/// Alertmanager's day-of-month test: negative days count from the month's end, ranges
+/// starting after the month's last day never match, and ends are clamped to the month.
+fn day_range_contains(range: InclusiveRange, days: i32, day: i32) -> bool {
+    let resolve = |d: i32| if d < 0 { days + d + 1 } else { d };
+    let (begin, end) = (resolve(range.begin), resolve(range.end));
+    if begin > days {
+        return false;
+    }
+    let clamp = |v: i32| v.clamp(-days, days);
+    day >= clamp(begin) && day <= clamp(end)
+}
+
+fn days_in_month(date: NaiveDate) -> i32 {
+    let (year, month) =
+        if date.month() == 12 { (date.year() + 1, 1) } else { (date.year(), date.month() + 1) };
+    let first_of_next = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(date);
+    let first = date.with_day(1).unwrap_or(date);
+    (first_of_next - first).num_days() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::TimeInterval;
+
+    fn interval(yaml: &str) -> TimeInterval {
+        yaml_serde::from_str(yaml).unwrap()
+    }
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+    }
+
+    #[test]
+    fn office_hours() {
+        let office = interval(
+            "times: [{start_time: '09:00', end_time: '17:00'}]\nweekdays: ['monday:friday']",
+        );
+        assert!(office.contains_local(at(2024, 5, 6, 9, 0)));
+        assert!(!office.contains_local(at(2024, 5, 6, 17, 0)));
+        assert!(!office.contains_local(at(2024, 5, 5, 12, 0)));
+    }
+
+    #[test]
+    fn negative_days_and_months() {
+        let end_of_month = interval("days_of_month: ['-3:-1']\nmonths: ['february']");
+        assert!(end_of_month.contains_local(at(2024, 2, 27, 0, 0)));
+        assert!(!end_of_month.contains_local(at(2024, 2, 26, 0, 0)));
+        assert!(!end_of_month.contains_local(at(2024, 3, 30, 0, 0)));
+        let thirty_first = interval("days_of_month: ['31']");
+        assert!(!thirty_first.contains_local(at(2024, 4, 30, 0, 0)));
+        assert!(interval("years: ['2024:2025']").contains_local(at(2025, 1, 1, 0, 0)));
+    }
 }
