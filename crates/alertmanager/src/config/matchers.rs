@@ -27,99 +27,128 @@ fn op_rank(t: MatchType) -> u8 {
     }
 }
 
-/// Parses one line: `{a="b", c!~"d"}` or `a=b,c="d"`. The single point to swap for
-/// `model::matcher::parse_matchers` once it exists.
+/// Parses one line: `{a="b", c!~"d"}` or `a=b,c="d"`, with Alertmanager 0.25's rules. The
+/// single point to swap for `model::matcher::parse_matchers` once it exists.
 pub(crate) fn parse_matchers(line: &str) -> Result<Vec<Matcher>, String> {
-    let trimmed = line.trim();
-    let body = match (trimmed.strip_prefix('{'), trimmed.ends_with('}')) {
-        (Some(inner), true) => &inner[..inner.len() - 1],
-        (None, false) => trimmed,
-        _ => return Err(format!("bad matcher format: {line}")),
-    };
-    let mut out = Vec::new();
-    for part in split_outside_quotes(body)? {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        out.push(parse_one(part).ok_or_else(|| format!("bad matcher format: {part}"))??);
-    }
-    Ok(out)
+    let body = line.strip_prefix('{').unwrap_or(line);
+    let body = body.strip_suffix('}').unwrap_or(body);
+    split_tokens(body).iter().map(|token| parse_one(token)).collect()
 }
 
-fn split_outside_quotes(body: &str) -> Result<Vec<&str>, String> {
-    let mut parts = Vec::new();
-    let (mut start, mut in_quotes, mut escaped) = (0, false, false);
-    for (i, c) in body.char_indices() {
+/// Splits on commas outside double quotes. Every token before the last is kept even when
+/// empty (and then fails to parse); the last is kept only when it has content.
+fn split_tokens(body: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut token = String::new();
+    let (mut in_quotes, mut escaped) = (false, false);
+    for c in body.chars() {
         match c {
-            _ if escaped => escaped = false,
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
             ',' if !in_quotes => {
-                parts.push(&body[start..i]);
-                start = i + 1;
+                tokens.push(std::mem::take(&mut token));
+                continue;
             }
-            _ => {}
+            // A comma inside quotes leaves the escape state alone.
+            ',' => {}
+            '"' if escaped => escaped = false,
+            '"' => in_quotes = !in_quotes,
+            '\\' => escaped = !escaped,
+            _ => escaped = false,
         }
+        token.push(c);
     }
-    if in_quotes {
-        return Err(format!("matcher value contains unescaped double quote: {body}"));
+    if !token.trim().is_empty() {
+        tokens.push(token.trim().to_owned());
     }
-    parts.push(&body[start..]);
-    Ok(parts)
+    tokens
 }
 
-fn parse_one(part: &str) -> Option<Result<Matcher, String>> {
-    let name_end = part.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))?;
-    let name = &part[..name_end];
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+/// Splits `name op value` (spaces allowed around the operator, trailing spaces dropped).
+fn split_matcher(token: &str) -> Option<(&str, MatchType, &str)> {
+    let text = token.trim_start();
+    let name_len = text
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()))
+        })
+        .map_or(text.len(), |(i, _)| i);
+    if name_len == 0 {
         return None;
     }
-    let rest = part[name_end..].trim_start();
-    let (op, value) = [
+    let rest = text[name_len..].trim_start();
+    let ops = [
         ("=~", MatchType::Regexp),
-        ("!~", MatchType::NotRegexp),
-        ("!=", MatchType::NotEqual),
         ("=", MatchType::Equal),
-    ]
-    .into_iter()
-    .find_map(|(text, op)| rest.strip_prefix(text).map(|v| (op, v.trim())))?;
-    let value = match value.strip_prefix('"') {
-        Some(_) => match unquote(value) {
-            Some(v) => v,
-            None => return Some(Err(format!("invalid quoted value in matcher: {part}"))),
-        },
-        None => value.to_owned(),
-    };
-    Some(Matcher::new(op, name, value).map_err(|e| format!("{e}")))
+        ("!=", MatchType::NotEqual),
+        ("!~", MatchType::NotRegexp),
+    ];
+    let (op_text, op) = ops.into_iter().find(|(t, _)| rest.starts_with(t))?;
+    Some((&text[..name_len], op, rest[op_text.len()..].trim()))
 }
 
-/// Undoes Go-style double quoting.
-fn unquote(text: &str) -> Option<String> {
-    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
+fn parse_one(token: &str) -> Result<Matcher, String> {
+    let (name, op, raw) =
+        split_matcher(token).ok_or_else(|| format!("bad matcher format: {token}"))?;
+    let value = unescape_value(raw)?;
+    Matcher::new(op, name, value).map_err(|e| e.to_string())
+}
+
+/// The value with `\n`, `\"` and `\\` unescaped (other escapes kept as written) and the
+/// optional surrounding quotes removed; a stray unescaped quote is an error.
+fn unescape_value(raw: &str) -> Result<String, String> {
+    let unescaped_quote = || format!("matcher value contains unescaped double quote: {raw}");
+    let (body, mut expect_quote) = match raw.strip_prefix('"') {
+        Some(inner) => (inner, true),
+        None => (raw, false),
+    };
+    let mut value = String::new();
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        let last = i + c.len_utf8() == body.len();
+        if escaped {
+            escaped = false;
+            match c {
+                'n' => value.push('\n'),
+                '"' | '\\' => value.push(c),
+                other => {
+                    value.push('\\');
+                    value.push(other);
+                }
+            }
             continue;
         }
-        out.push(match chars.next()? {
-            'n' => '\n',
-            't' => '\t',
-            'r' => '\r',
-            '\\' => '\\',
-            '"' => '"',
-            '\'' => '\'',
-            'a' => '\u{7}',
-            'b' => '\u{8}',
-            'f' => '\u{c}',
-            'v' => '\u{b}',
-            'u' | 'U' | 'x' => return None,
-            _ => return None,
-        });
+        match c {
+            '\\' if !last => escaped = true,
+            '"' if expect_quote && last => expect_quote = false,
+            '"' => return Err(unescaped_quote()),
+            other => value.push(other),
+        }
     }
-    Some(out)
+    if expect_quote {
+        return Err(unescaped_quote());
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_matchers;
+
+    fn texts(line: &str) -> Vec<String> {
+        parse_matchers(line).unwrap().iter().map(|m| m.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_like_alertmanager() {
+        assert_eq!(texts(r#"{a="b", c=~"d.*"}"#), [r#"a="b""#, r#"c=~"d.*""#]);
+        assert_eq!(texts("a = b ,c!=d"), [r#"a="b""#, r#"c!="d""#]);
+        assert_eq!(texts(r#"a="x\"y\\z\n""#), [r#"a="x\"y\\z\n""#]);
+        assert_eq!(texts(r#"a="1,2""#), [r#"a="1,2""#]);
+        assert!(parse_matchers("=broken").is_err());
+        assert!(parse_matchers(r#"a="b"c""#).is_err());
+        assert!(parse_matchers(r#"a="b"#).is_err());
+        assert!(parse_matchers("a=b,,c=d").is_err());
+        assert!(parse_matchers("a=~(").is_err());
+    }
 }
 
 /// Serde for a `matchers:` field: a list of strings in, sorted matchers out.
