@@ -42,6 +42,7 @@ pub struct GlobalConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub smtp_auth_identity: String,
     /// Default for requiring STARTTLS.
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub smtp_require_tls: bool,
     /// Default Slack webhook URL.
     #[serde(skip_serializing_if = "Option::is_none")]

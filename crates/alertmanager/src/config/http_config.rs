@@ -33,8 +33,10 @@ pub struct HttpClientConfig {
     #[serde(skip_serializing_if = "TlsConfig::is_zero")]
     pub tls_config: TlsConfig,
     /// Whether to follow redirects (default true).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub follow_redirects: bool,
     /// Whether HTTP/2 is allowed (default true).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub enable_http2: bool,
 }
 
@@ -129,6 +131,7 @@ pub struct TlsConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_name: String,
     /// Skip certificate verification.
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub insecure_skip_verify: bool,
     /// Minimum TLS version (`TLS10`..`TLS13`).
     #[serde(skip_serializing_if = "Option::is_none", with = "tls_version")]

@@ -43,6 +43,7 @@ pub struct Route {
     pub active_time_intervals: Vec<String>,
     /// Whether matching continues with the next sibling after this node matched.
     #[serde(rename = "continue")]
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub continue_matching: bool,
     /// Child routes.
     #[serde(skip_serializing_if = "Vec::is_empty")]

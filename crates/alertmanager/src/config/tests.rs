@@ -156,3 +156,13 @@ fn urls_are_checked_and_normalized() {
     let bare = Url::parse("https://api.example.org").unwrap().with_trailing_slash();
     assert_eq!(bare.as_str(), "https://api.example.org/");
 }
+
+#[test]
+fn yaml_1_1_booleans_are_read_as_go_does() {
+    let text = "route:\n  receiver: a\nreceivers:\n  - name: a\n    webhook_configs:\n      - url: http://x/\n        send_resolved: no\n";
+    let config = load(text).unwrap();
+    assert!(!config.receivers[0].webhook_configs[0].send_resolved);
+    let (_, field, _) =
+        error("route:\n  receiver: a\n  continue: maybe\nreceivers:\n  - name: a\n");
+    assert_eq!(field, "route.continue");
+}

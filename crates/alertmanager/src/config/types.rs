@@ -425,3 +425,35 @@ impl<'de> Deserialize<'de> for StringNode {
         scalar_string(d).map(StringNode)
     }
 }
+
+/// Reads a boolean as Go's YAML 1.1 decoder does: besides `true`/`false`, the words `yes`,
+/// `no`, `on`, `off`, `y`, `n` in their usual capitalizations.
+pub(crate) fn go_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    struct Flag;
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            match v {
+                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True"
+                | "TRUE" => Ok(true),
+                "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+                | "FALSE" => Ok(false),
+                _ => Err(E::custom(format!("cannot unmarshal {v:?} into bool"))),
+            }
+        }
+    }
+    deserializer.deserialize_any(Flag)
+}
+
+/// [`go_bool`] for optional booleans.
+pub(crate) fn go_bool_opt<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    go_bool(deserializer).map(Some)
+}

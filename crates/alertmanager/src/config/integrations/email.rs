@@ -13,6 +13,7 @@ use crate::config::types::{HostPort, Secret};
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
     /// Whether resolved notifications are sent (default false).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub send_resolved: bool,
     /// Recipients.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -55,6 +56,7 @@ pub struct EmailConfig {
     pub text: String,
     /// Whether STARTTLS is required (the global default when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::config::types::go_bool_opt")]
     pub require_tls: Option<bool>,
     /// TLS settings.
     #[serde(skip_serializing_if = "TlsConfig::is_zero")]

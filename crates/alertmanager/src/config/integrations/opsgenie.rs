@@ -14,6 +14,7 @@ use crate::config::types::{Secret, Url};
 #[serde(deny_unknown_fields, default)]
 pub struct OpsGenieConfig {
     /// Whether resolved notifications are sent (default true).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +63,7 @@ pub struct OpsGenieConfig {
     pub priority: String,
     /// Whether to update message and priority of existing alerts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub update_alerts: bool,
 }
 

@@ -14,6 +14,7 @@ use crate::config::types::{Secret, go_duration};
 #[serde(deny_unknown_fields, default)]
 pub struct PushoverConfig {
     /// Whether resolved notifications are sent (default true).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +50,7 @@ pub struct PushoverConfig {
     #[serde(with = "go_duration", skip_serializing_if = "Duration::is_zero")]
     pub expire: Duration,
     /// Whether the message is HTML.
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub html: bool,
 }
 

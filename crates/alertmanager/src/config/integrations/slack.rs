@@ -12,6 +12,7 @@ use crate::config::types::SecretUrl;
 #[serde(deny_unknown_fields, default)]
 pub struct SlackConfig {
     /// Whether resolved notifications are sent (default false).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,6 +48,7 @@ pub struct SlackConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<SlackField>,
     /// Default for fields' `short`.
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub short_fields: bool,
     /// Footer template.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -70,6 +72,7 @@ pub struct SlackConfig {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub thumb_url: String,
     /// Whether to link channel and user names.
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub link_names: bool,
     /// Attachment fields rendered as Markdown.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -91,6 +94,7 @@ pub struct SlackField {
     pub value: String,
     /// Whether the field is short (the config's `short_fields` when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::config::types::go_bool_opt")]
     pub short: Option<bool>,
 }
 

@@ -12,6 +12,7 @@ use crate::config::types::{Secret, Url};
 #[serde(deny_unknown_fields, default)]
 pub struct TelegramConfig {
     /// Whether resolved notifications are sent (default true).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -29,6 +30,7 @@ pub struct TelegramConfig {
     pub message: String,
     /// Send silently.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub disable_notifications: bool,
     /// `Markdown`, `MarkdownV2`, `HTML` or empty.
     #[serde(skip_serializing_if = "String::is_empty")]

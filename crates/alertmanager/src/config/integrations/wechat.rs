@@ -12,6 +12,7 @@ use crate::config::types::{Secret, Url};
 #[serde(deny_unknown_fields, default)]
 pub struct WechatConfig {
     /// Whether resolved notifications are sent (default false).
+    #[serde(deserialize_with = "crate::config::types::go_bool")]
     pub send_resolved: bool,
     /// HTTP client settings (the global ones when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
