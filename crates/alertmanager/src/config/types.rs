@@ -438,6 +438,10 @@ pub(crate) fn go_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool
         fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
             Ok(v)
         }
+        // Go leaves an explicit null at the zero value.
+        fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
             match v {
                 "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True"
@@ -455,5 +459,11 @@ pub(crate) fn go_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool
 pub(crate) fn go_bool_opt<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<bool>, D::Error> {
-    go_bool(deserializer).map(Some)
+    struct GoBool(bool);
+    impl<'de> Deserialize<'de> for GoBool {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GoBool, D::Error> {
+            go_bool(d).map(GoBool)
+        }
+    }
+    Ok(Option::<GoBool>::deserialize(deserializer)?.map(|b| b.0))
 }
