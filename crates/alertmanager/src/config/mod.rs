@@ -48,7 +48,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file was read but is not a valid configuration.
-    #[error("{}{}: {}{message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), if field.is_empty() { String::new() } else { format!("{field}: ") })]
+    #[error("{}", located(file, *line, field, message))]
     Invalid {
         /// The file.
         file: PathBuf,
@@ -59,6 +59,21 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// `file:line: field: message`, leaving out the parts that are unknown.
+fn located(file: &Path, line: Option<usize>, field: &str, message: &str) -> String {
+    let mut text = file.display().to_string();
+    if let Some(line) = line {
+        text.push_str(&format!(":{line}"));
+    }
+    text.push_str(": ");
+    if !field.is_empty() {
+        text.push_str(field);
+        text.push_str(": ");
+    }
+    text.push_str(message);
+    text
 }
 
 /// A loaded and validated `alertmanager.yml`.
