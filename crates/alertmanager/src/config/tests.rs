@@ -166,3 +166,33 @@ fn yaml_1_1_booleans_are_read_as_go_does() {
         error("route:\n  receiver: a\n  continue: maybe\nreceivers:\n  - name: a\n");
     assert_eq!(field, "route.continue");
 }
+
+#[test]
+fn harness_config_exposes_what_the_server_needs() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/config/valid/harness.yml"
+    ))
+    .unwrap();
+    let config = load(&text).unwrap();
+    let secs = std::time::Duration::from_secs;
+    assert_eq!(config.global.resolve_timeout, secs(300));
+    assert_eq!(config.route.group_by, ["alertname", "group"]);
+    assert_eq!(
+        (config.route.group_wait, config.route.repeat_interval),
+        (Some(secs(30)), Some(secs(14400)))
+    );
+    let child = &config.route.routes[0];
+    assert_eq!(child.receiver.as_deref(), Some("sink"));
+    assert_eq!(
+        child.matchers.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+        ["harness_route=\"webhook\""]
+    );
+    assert!(!child.continue_matching);
+    let sink = config.receiver("sink").unwrap();
+    assert_eq!(sink.integrations(), vec![("webhook", 0)]);
+    let hook = &sink.webhook_configs[0];
+    assert_eq!(hook.url.as_ref().unwrap().as_str(), "http://127.0.0.1:19099/hook");
+    assert!(!hook.send_resolved);
+    assert!(hook.http_config.as_ref().unwrap().follow_redirects);
+}

@@ -14,6 +14,19 @@ pub mod webex;
 pub mod webhook;
 pub mod wechat;
 
+pub use discord::DiscordConfig;
+pub use email::EmailConfig;
+pub use opsgenie::OpsGenieConfig;
+pub use pagerduty::PagerdutyConfig;
+pub use pushover::PushoverConfig;
+pub use slack::SlackConfig;
+pub use sns::SnsConfig;
+pub use telegram::TelegramConfig;
+pub use victorops::VictorOpsConfig;
+pub use webex::WebexConfig;
+pub use webhook::WebhookConfig;
+pub use wechat::WechatConfig;
+
 use super::global::GlobalConfig;
 use super::http_config::HttpClientConfig;
 
