@@ -103,7 +103,8 @@ pub struct OAuth2 {
     /// Extra token request parameters.
     #[serde(
         skip_serializing_if = "std::collections::BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub endpoint_params: std::collections::BTreeMap<String, String>,
     /// The proxy to use for the token endpoint.

@@ -17,13 +17,15 @@ pub struct InhibitRule {
     /// Deprecated: label equalities source alerts must satisfy.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub source_match: BTreeMap<String, String>,
     /// Deprecated: label regular expressions source alerts must satisfy.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub source_match_re: BTreeMap<String, String>,
     /// Matchers source alerts must satisfy, as written (sorted).
@@ -36,13 +38,15 @@ pub struct InhibitRule {
     /// Deprecated: label equalities target alerts must satisfy.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub target_match: BTreeMap<String, String>,
     /// Deprecated: label regular expressions target alerts must satisfy.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub target_match_re: BTreeMap<String, String>,
     /// Matchers target alerts must satisfy, as written (sorted).

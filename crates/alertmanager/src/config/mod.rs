@@ -10,12 +10,14 @@
 //!   them.
 //! - [`render`]: Go `yaml.v2`-compatible rendering.
 //! - `locate`: finds the line of a field path for errors found after deserializing.
+//! - `gomap`: Go's map key order for rendering.
 //! - `matchers`: the `matchers:` list syntax (a stand-in until `model` has a parser).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub mod global;
+mod gomap;
 pub mod http_config;
 pub mod inhibit;
 pub mod integrations;

@@ -23,13 +23,15 @@ pub struct Route {
     #[serde(
         rename = "match",
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub match_equal: BTreeMap<String, String>,
     /// Deprecated `match_re`: label regular expressions (anchored).
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub match_re: BTreeMap<String, String>,
     /// The `matchers:` list, parsed and sorted.

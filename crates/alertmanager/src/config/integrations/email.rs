@@ -45,7 +45,8 @@ pub struct EmailConfig {
     /// Extra headers, keys in canonical MIME form.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub headers: BTreeMap<String, String>,
     /// HTML body template.

@@ -40,7 +40,8 @@ pub struct OpsGenieConfig {
     /// Extra details.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub details: BTreeMap<String, String>,
     /// Entity template.

@@ -44,7 +44,8 @@ pub struct PagerdutyConfig {
     /// Incident details.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub details: BTreeMap<String, String>,
     /// Images to attach.

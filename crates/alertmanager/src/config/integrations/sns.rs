@@ -42,7 +42,8 @@ pub struct SnsConfig {
     /// Message attributes.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub attributes: BTreeMap<String, String>,
 }

@@ -40,7 +40,8 @@ pub struct VictorOpsConfig {
     /// Extra fields.
     #[serde(
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "crate::config::types::unique_map"
+        deserialize_with = "crate::config::types::unique_map",
+        serialize_with = "crate::config::gomap::serialize"
     )]
     pub custom_fields: BTreeMap<String, String>,
 }

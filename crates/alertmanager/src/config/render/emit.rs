@@ -249,10 +249,11 @@ fn folded(out: &mut Out, s: &str, indent: usize, breaks: bool, quoted: bool) {
 
 fn double_quoted(out: &mut Out, s: &str, indent: usize, breaks: bool) {
     out.put("\"");
+    let starts_with_bom = s.starts_with('\u{feff}');
     let chars: Vec<char> = s.chars().collect();
     let mut spaces = false;
     for (i, &c) in chars.iter().enumerate() {
-        if c == ' ' {
+        if c == ' ' && !starts_with_bom {
             if breaks && !spaces && out.column > WIDTH && i != 0 && i + 1 != chars.len() {
                 out.indent_to(indent);
                 if chars.get(i + 1) == Some(&' ') {
@@ -265,12 +266,26 @@ fn double_quoted(out: &mut Out, s: &str, indent: usize, breaks: bool) {
             continue;
         }
         spaces = false;
-        out.put(&escape(c));
+        out.put(&escape(c, starts_with_bom));
     }
     out.put("\"");
 }
 
-fn escape(c: char) -> String {
+/// Whether libyaml's double-quoted writer escapes `c`.
+fn needs_escape(c: char) -> bool {
+    !super::scalar::is_printable(c)
+        || c == '\u{feff}'
+        || super::scalar::is_break(c)
+        || c == '"'
+        || c == '\\'
+}
+
+/// Escapes `c` if libyaml would; `everything` when the scalar starts with a byte-order mark,
+/// as libyaml's Go port tests for the mark at the start of the scalar, not at each character.
+fn escape(c: char, everything: bool) -> String {
+    if !everything && !needs_escape(c) {
+        return c.to_string();
+    }
     match c {
         '\0' => "\\0".into(),
         '\u{7}' => "\\a".into(),
@@ -287,35 +302,32 @@ fn escape(c: char) -> String {
         '\u{a0}' => "\\_".into(),
         '\u{2028}' => "\\L".into(),
         '\u{2029}' => "\\P".into(),
-        c if (c as u32) < 0x20 || c as u32 == 0x7f || c == '\u{feff}' => {
-            format!("\\x{:02X}", c as u32)
-        }
-        c if matches!(c as u32, 0x80..=0x9f) => format!("\\x{:02X}", c as u32),
-        c if matches!(c as u32, 0xD800..=0xDFFF | 0xFFFE | 0xFFFF) => {
-            format!("\\u{:04X}", c as u32)
-        }
-        c => c.to_string(),
+        c if (c as u32) <= 0xFF => format!("\\x{:02X}", c as u32),
+        c if (c as u32) <= 0xFFFF => format!("\\u{:04X}", c as u32),
+        c => format!("\\U{:08X}", c as u32),
     }
 }
 
 fn literal(out: &mut Out, s: &str, indent: usize) {
+    use super::scalar::is_break;
     out.put("|");
-    if s.starts_with([' ', '\n']) {
+    if s.starts_with(|c: char| c == ' ' || is_break(c)) {
         out.put("2");
     }
-    let chomp = if !s.ends_with('\n') {
-        "-"
-    } else if s.len() == 1 || s[..s.len() - 1].ends_with('\n') {
-        "+"
-    } else {
-        ""
+    let mut tail = s.chars().rev();
+    let chomp = match (tail.next(), tail.next()) {
+        (Some(last), _) if !is_break(last) => "-",
+        (Some(_), None) => "+",
+        (Some(_), Some(before)) if is_break(before) => "+",
+        (None, _) => "-",
+        _ => "",
     };
     out.put(chomp);
     out.newline();
     let mut at_line_start = true;
     for c in s.chars() {
-        if c == '\n' {
-            out.newline();
+        if is_break(c) {
+            out.put(&c.to_string());
             at_line_start = true;
         } else {
             if at_line_start {

@@ -94,12 +94,13 @@ struct Analysis {
     multiline: bool,
 }
 
-fn is_printable(c: char) -> bool {
-    matches!(c as u32, 0x0A | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
-        && c != '\u{FEFF}'
+/// libyaml's (Go port's) printable test: note that NEL and everything beyond the Basic
+/// Multilingual Plane count as unprintable there.
+pub(super) fn is_printable(c: char) -> bool {
+    matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD) && c != '\u{FEFF}'
 }
 
-fn is_break(c: char) -> bool {
+pub(super) fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
