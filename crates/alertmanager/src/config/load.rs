@@ -102,6 +102,10 @@ fn build(doc: Document, dir: &Path) -> Result<Config, Problem> {
     let mut global = doc.global.unwrap_or_default();
     global.validate().map_err(|(field, m)| (format!("global.{field}"), m))?;
     let mut receivers = doc.receivers;
+    for (i, receiver) in receivers.iter_mut().enumerate() {
+        receiver.validate().map_err(|(f, m)| (format!("receivers[{i}].{f}"), m))?;
+    }
+    set_directories(&mut global, &mut receivers, dir);
     check_receivers(&mut receivers, &mut global)?;
     let mut route =
         doc.route.ok_or_else(|| ("route".to_owned(), "no route provided in config".to_owned()))?;
@@ -115,7 +119,6 @@ fn build(doc: Document, dir: &Path) -> Result<Config, Problem> {
     for (i, rule) in inhibit_rules.iter_mut().enumerate() {
         rule.validate().map_err(|(f, m)| (format!("inhibit_rules[{i}].{f}"), m))?;
     }
-    set_directories(&mut global, &mut receivers, dir);
     let template_patterns: Vec<String> = doc
         .templates
         .iter()
@@ -140,9 +143,6 @@ fn build(doc: Document, dir: &Path) -> Result<Config, Problem> {
 }
 
 fn check_receivers(receivers: &mut [Receiver], global: &mut GlobalConfig) -> Result<(), Problem> {
-    for (i, receiver) in receivers.iter_mut().enumerate() {
-        receiver.validate().map_err(|(f, m)| (format!("receivers[{i}].{f}"), m))?;
-    }
     let mut seen = HashSet::new();
     for (i, receiver) in receivers.iter_mut().enumerate() {
         if !seen.insert(receiver.name.clone()) {
@@ -252,22 +252,22 @@ fn check_time_intervals_exist(
 /// Resolves relative file paths in HTTP settings against the configuration's directory, as
 /// Alertmanager does after loading (email's TLS files are left alone, as there).
 fn set_directories(global: &mut GlobalConfig, receivers: &mut [Receiver], dir: &Path) {
-    let mut settings: Vec<&mut super::HttpClientConfig> = global.http_config.iter_mut().collect();
-    for r in receivers.iter_mut() {
-        settings.extend(r.webhook_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.pagerduty_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.opsgenie_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.wechat_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.slack_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.victorops_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.pushover_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.sns_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.telegram_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.discord_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
-        settings.extend(r.webex_configs.iter_mut().filter_map(|c| c.http_config.as_mut()));
+    let mut inheriting = 0;
+    for receiver in receivers.iter_mut() {
+        for http in receiver.http_configs_mut() {
+            match http {
+                Some(own) => own.set_directory(dir),
+                None => inheriting += 1,
+            }
+        }
     }
-    for http in settings {
-        http.set_directory(dir);
+    // Alertmanager shares one global object with every integration that inherits it and
+    // resolves paths once through each of them, so a relative directory is prepended again
+    // per inheritor (harmless for `.` and absolute paths, visible otherwise).
+    if let Some(http) = &mut global.http_config {
+        for _ in 0..=inheriting {
+            http.set_directory(dir);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::global::GlobalConfig;
+use super::http_config::HttpClientConfig;
 use super::integrations::FieldError;
 use super::integrations::discord::DiscordConfig;
 use super::integrations::email::EmailConfig;
@@ -100,6 +101,23 @@ impl Receiver {
             ("webex", self.webex_configs.len()),
         ];
         lists.iter().flat_map(|&(name, count)| (0..count).map(move |i| (name, i))).collect()
+    }
+
+    /// The `http_config` slot of every integration that has one (all but email).
+    pub(crate) fn http_configs_mut(&mut self) -> Vec<&mut Option<HttpClientConfig>> {
+        let mut all: Vec<&mut Option<HttpClientConfig>> = Vec::new();
+        all.extend(self.webhook_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.pagerduty_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.opsgenie_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.wechat_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.slack_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.victorops_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.pushover_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.sns_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.telegram_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.discord_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.webex_configs.iter_mut().map(|c| &mut c.http_config));
+        all
     }
 
     /// The checks each integration makes on itself. Errors name the field relative to the

@@ -196,3 +196,15 @@ fn harness_config_exposes_what_the_server_needs() {
     assert!(!hook.send_resolved);
     assert!(hook.http_config.as_ref().unwrap().follow_redirects);
 }
+
+#[test]
+fn shared_global_http_config_paths_join_once_per_inheritor() {
+    // Observed with Alertmanager 0.25 run as `--config.file=conf/am.yml`.
+    let text = "global:\n  http_config:\n    basic_auth:\n      username: u\n      password_file: pw.txt\nroute:\n  receiver: a\nreceivers:\n  - name: a\n    webhook_configs:\n      - url: http://127.0.0.1:1/x\n      - url: http://127.0.0.1:1/y\n";
+    let config = Config::from_yaml(text, Path::new("conf/am.yml")).unwrap();
+    let file = |h: &Option<super::HttpClientConfig>| {
+        h.as_ref().unwrap().basic_auth.as_ref().unwrap().password_file.clone()
+    };
+    assert_eq!(file(&config.global.http_config), "conf/conf/conf/pw.txt");
+    assert_eq!(file(&config.receivers[0].webhook_configs[1].http_config), "conf/conf/conf/pw.txt");
+}
