@@ -127,6 +127,15 @@ impl Url {
         if host.is_none_or(str::is_empty) {
             return Err("missing host for URL".to_owned());
         }
+        // Like Go's parser: a port, when present, is digits only.
+        if let Some(host) = host {
+            let after_brackets = host.rsplit(']').next().unwrap_or(host);
+            if let Some((_, port)) = after_brackets.rsplit_once(':')
+                && !port.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(format!("parse {text:?}: invalid port \":{port}\" after host"));
+            }
+        }
         if text.chars().any(|c| c.is_control() || c == ' ') {
             return Err(format!("invalid character in URL {text:?}"));
         }
