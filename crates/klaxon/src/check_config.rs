@@ -14,7 +14,9 @@ pub fn check_config(files: &[PathBuf]) -> bool {
                 println!("Found:");
                 println!(" - global config");
                 println!(" - route");
+                println!(" - {} inhibit rules", config.inhibit_rules.len());
                 println!(" - {} receivers", config.receivers.len());
+                println!(" - {} templates", config.template_patterns.len());
             }
             Err(error) => {
                 println!("Checking '{}'  FAILED: {error}", file.display());

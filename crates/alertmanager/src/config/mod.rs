@@ -1,140 +1,132 @@
-//! `alertmanager.yml`: a stand-in that loads the fields the API needs. The full loader replaces
-//! it.
+//! `alertmanager.yml`: the typed configuration, its loading and validation (with errors that
+//! name the file, line and field), and the rendering Alertmanager 0.25 serves as
+//! `config.original` in `GET /api/v2/status`.
+//!
+//! Layout:
+//! - [`load`]: reading, deserializing, defaults from `global`, cross-reference checks.
+//! - [`global`], [`route`], [`receiver`], [`integrations`], [`http_config`], [`inhibit`],
+//!   [`time_interval`]: the sections of the file.
+//! - [`types`]: secrets, URLs, host:port pairs and durations as Alertmanager reads and writes
+//!   them.
+//! - [`render`]: Go `yaml.v2`-compatible rendering.
+//! - `locate`: finds the line of a field path for errors found after deserializing.
+//! - `gomap`: Go's map key order for rendering.
+//! - `matchers`: the `matchers:` list syntax (a stand-in until `model` has a parser).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use model::{MatchType, Matcher};
+pub mod global;
+mod gomap;
+pub mod http_config;
+pub mod inhibit;
+pub mod integrations;
+pub mod load;
+mod locate;
+mod matchers;
+pub mod receiver;
+pub mod render;
+pub mod route;
+pub mod time_interval;
+pub mod types;
 
-/// A configuration error naming the file.
+pub use global::GlobalConfig;
+pub use http_config::HttpClientConfig;
+pub use inhibit::InhibitRule;
+pub use receiver::Receiver;
+pub use route::Route;
+pub use time_interval::{NamedTimeInterval, TimeInterval};
+pub use types::Secret;
+
+/// A configuration file that could not be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ConfigError {
-    /// The file.
-    pub path: PathBuf,
-    /// What is wrong.
-    pub message: String,
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid configuration.
+    #[error("{}", located(file, *line, field, message))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The 1-based line of the offending node, when known.
+        line: Option<usize>,
+        /// The field path, e.g. `route.routes[0].group_wait` (empty for the whole file).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
-/// The `global` section.
-#[derive(Debug, Clone)]
-pub struct Global {
-    /// `resolve_timeout`.
-    pub resolve_timeout: Duration,
+/// `file:line: field: message`, leaving out the parts that are unknown.
+fn located(file: &Path, line: Option<usize>, field: &str, message: &str) -> String {
+    let mut text = file.display().to_string();
+    if let Some(line) = line {
+        text.push_str(&format!(":{line}"));
+    }
+    text.push_str(": ");
+    if !field.is_empty() {
+        text.push_str(field);
+        text.push_str(": ");
+    }
+    text.push_str(message);
+    text
 }
 
-/// One route of the tree.
-#[derive(Debug, Clone, Default)]
-pub struct Route {
-    /// `receiver`.
-    pub receiver: Option<String>,
-    /// `match`, `match_re` and `matchers` combined.
-    pub matchers: Vec<Matcher>,
-    /// `continue`.
-    pub continue_matching: bool,
-    /// `group_by` (`None` when unset).
-    pub group_by: Option<Vec<String>>,
-    /// `group_wait`.
-    pub group_wait: Option<Duration>,
-    /// `group_interval`.
-    pub group_interval: Option<Duration>,
-    /// `repeat_interval`.
-    pub repeat_interval: Option<Duration>,
-    /// Child routes.
-    pub routes: Vec<Route>,
-}
-
-/// A receiver.
-#[derive(Debug, Clone)]
-pub struct Receiver {
-    /// `name`.
-    pub name: String,
-}
-
-/// The whole file.
+/// A loaded and validated `alertmanager.yml`.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `global`.
-    pub global: Global,
-    /// `route`.
+    /// The `global` section, defaults filled in.
+    pub global: GlobalConfig,
+    /// The root of the routing tree.
     pub route: Route,
-    /// `receivers`.
+    /// Inhibition rules, in file order.
+    pub inhibit_rules: Vec<InhibitRule>,
+    /// Receivers, in file order, with defaults from `global` copied in.
     pub receivers: Vec<Receiver>,
-    original: String,
+    /// Every named time interval (`time_intervals` and the deprecated `mute_time_intervals`).
+    pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
+    /// Template files: the `templates` globs, resolved against the file's directory and
+    /// expanded.
+    pub templates: Vec<PathBuf>,
+    /// `templates` as written, joined to the file's directory but not expanded (Alertmanager
+    /// renders them this way).
+    pub template_patterns: Vec<String>,
+    /// The deprecated `mute_time_intervals` section as written.
+    pub mute_time_interval_list: Vec<NamedTimeInterval>,
+    /// The `time_intervals` section as written.
+    pub time_interval_list: Vec<NamedTimeInterval>,
 }
 
 impl Config {
-    /// Loads and validates a file.
+    /// Reads, parses and validates a configuration file.
     pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError { path: path.to_owned(), message: e.to_string() })?;
-        Self::from_yaml(&text, path)
+            .map_err(|source| ConfigError::Io { file: path.to_owned(), source })?;
+        Config::from_yaml(&text, path)
     }
 
-    /// Parses and validates `text`, naming `path` in errors.
+    /// Parses and validates configuration text; `path` names it in errors and anchors the
+    /// relative paths it contains.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let error = |message: String| ConfigError { path: path.to_owned(), message };
-        let value: yaml_serde::Value =
-            yaml_serde::from_str(text).map_err(|e| error(e.to_string()))?;
-        let route =
-            value.get("route").map(parse_route).transpose().map_err(error)?.unwrap_or_default();
-        let receivers = value
-            .get("receivers")
-            .and_then(|r| r.as_sequence())
-            .map(|list| {
-                list.iter()
-                    .filter_map(|r| r.get("name").and_then(|n| n.as_str()))
-                    .map(|name| Receiver { name: name.to_owned() })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let resolve_timeout = value
-            .get("global")
-            .and_then(|g| g.get("resolve_timeout"))
-            .and_then(|v| v.as_str())
-            .map(model::duration::parse_duration)
-            .transpose()
-            .map_err(|e| error(e.to_string()))?
-            .unwrap_or(Duration::from_secs(300));
-        Ok(Config {
-            global: Global { resolve_timeout },
-            route,
-            receivers,
-            original: text.to_owned(),
-        })
+        load::load(text, path)
     }
 
-    /// The configuration as `/api/v2/status` shows it.
+    /// The YAML Alertmanager 0.25 serves as `config.original` for this configuration.
     pub fn original_yaml(&self) -> String {
-        self.original.clone()
+        render::render(self)
+    }
+
+    /// The receiver with this name.
+    pub fn receiver(&self, name: &str) -> Option<&Receiver> {
+        self.receivers.iter().find(|r| r.name == name)
     }
 }
 
-fn parse_route(value: &yaml_serde::Value) -> Result<Route, String> {
-    let mut route = Route {
-        receiver: value.get("receiver").and_then(|v| v.as_str()).map(str::to_owned),
-        continue_matching: value.get("continue").and_then(|v| v.as_bool()).unwrap_or(false),
-        ..Route::default()
-    };
-    if let Some(list) = value.get("matchers").and_then(|v| v.as_sequence()) {
-        for item in list.iter().filter_map(|v| v.as_str()) {
-            let (name, rest) = item.split_once('=').ok_or_else(|| format!("bad matcher {item}"))?;
-            let matcher =
-                Matcher::new(MatchType::Equal, name.trim(), rest.trim().trim_matches('"'))
-                    .map_err(|e| e.to_string())?;
-            route.matchers.push(matcher);
-        }
-    }
-    if let Some(map) = value.get("match").and_then(|v| v.as_mapping()) {
-        for (name, v) in map {
-            let (Some(name), Some(v)) = (name.as_str(), v.as_str()) else { continue };
-            route
-                .matchers
-                .push(Matcher::new(MatchType::Equal, name, v).map_err(|e| e.to_string())?);
-        }
-    }
-    if let Some(children) = value.get("routes").and_then(|v| v.as_sequence()) {
-        route.routes = children.iter().map(parse_route).collect::<Result<_, _>>()?;
-    }
-    Ok(route)
-}
+#[cfg(test)]
+mod tests;

@@ -71,12 +71,11 @@ impl Route {
         if let Some(receiver) = &node.receiver {
             options.receiver = receiver.clone();
         }
-        if let Some(group_by) = &node.group_by {
-            options.group_by = if group_by.iter().any(|name| name == "...") {
-                GroupBy::All
-            } else {
-                GroupBy::Labels(group_by.clone())
-            };
+        // An empty `group_by` inherits the parent's, as in Alertmanager.
+        if node.group_by_all() {
+            options.group_by = GroupBy::All;
+        } else if !node.group_by.is_empty() {
+            options.group_by = GroupBy::Labels(node.group_by.clone());
         }
         options.group_wait = node.group_wait.unwrap_or(options.group_wait);
         options.group_interval = node.group_interval.unwrap_or(options.group_interval);
