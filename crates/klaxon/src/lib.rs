@@ -5,7 +5,7 @@
 //! - [`flags`]: Alertmanager-compatible flags and subcommands.
 //! - [`app`]: shared state, reload, maintenance, signals and shutdown.
 //! - [`api`]: the HTTP API.
-//! - [`metrics`]: `/metrics`.
+//! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`check_config`]: `klaxon check-config`.
 
 pub mod api;

@@ -252,10 +252,9 @@ impl Ids {
     fn learn(&mut self, reply: &Reply) {
         if let Some(id) =
             reply.json().and_then(|v| v.get("silenceID").and_then(Value::as_str).map(str::to_owned))
+            && !self.0.contains(&id)
         {
-            if !self.0.contains(&id) {
-                self.0.push(id);
-            }
+            self.0.push(id);
         }
     }
 }
@@ -274,11 +273,11 @@ fn normalise_value(value: &mut Value, ids: &Ids, now: DateTime<Utc>) {
                 map.insert("updatedAt".into(), json!("<server time>"));
             }
             // go-swagger's 400 for an unparseable body words Go's JSON error; keep the frame.
-            if let Some(Value::String(message)) = map.get_mut("message") {
-                if let Some(index) = message.find("failed, because ") {
-                    message.truncate(index + "failed, because ".len());
-                    message.push_str("<parser error>");
-                }
+            if let Some(Value::String(message)) = map.get_mut("message")
+                && let Some(index) = message.find("failed, because ")
+            {
+                message.truncate(index + "failed, because ".len());
+                message.push_str("<parser error>");
             }
             for child in map.values_mut() {
                 normalise_value(child, ids, now);

@@ -58,15 +58,14 @@ fn check_schema(alerts: &[PostableAlert<'_>]) -> Result<(), ApiError> {
     for (index, alert) in alerts.iter().enumerate() {
         if let Some(url) =
             alert.generator_url.as_ref().map(AsRef::as_ref).filter(|url: &&str| !url.is_empty())
+            && !is_request_uri(url)
         {
-            if !is_request_uri(url) {
-                return Err(ApiError::invalid_format(
-                    &format!("{index}.generatorURL"),
-                    "body",
-                    "uri",
-                    url,
-                ));
-            }
+            return Err(ApiError::invalid_format(
+                &format!("{index}.generatorURL"),
+                "body",
+                "uri",
+                url,
+            ));
         }
         if alert.labels.is_none() {
             return Err(ApiError::required(&format!("{index}.labels")));
@@ -203,10 +202,10 @@ pub(crate) async fn get_alerts(
             .into_iter()
             .map(|route| ReceiverJson { name: route.options.receiver.clone() })
             .collect();
-        if let Some(regex) = &filter.receiver {
-            if !receivers.iter().any(|r| regex.is_match(&r.name)) {
-                return;
-            }
+        if let Some(regex) = &filter.receiver
+            && !receivers.iter().any(|r| regex.is_match(&r.name))
+        {
+            return;
         }
         result.push(gettable_alert(alert, receivers, silenced_by, inhibited_by, state));
     });

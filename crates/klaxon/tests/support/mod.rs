@@ -111,10 +111,8 @@ impl Server {
         let started = Instant::now();
         let ready_url = format!("{}/-/ready", self.url);
         while started.elapsed() < READY_DEADLINE {
-            if let Ok(response) = blocking_get(&ready_url) {
-                if response == 200 {
-                    return;
-                }
+            if let Ok(200) = blocking_get(&ready_url) {
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
