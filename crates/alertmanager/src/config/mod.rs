@@ -133,8 +133,21 @@ fn parse_route(value: &yaml_serde::Value) -> Result<Route, String> {
                 .push(Matcher::new(MatchType::Equal, name, v).map_err(|e| e.to_string())?);
         }
     }
+    if let Some(map) = value.get("match_re").and_then(|v| v.as_mapping()) {
+        for (name, v) in map {
+            let (Some(name), Some(v)) = (name.as_str(), v.as_str()) else { continue };
+            route.matchers.push(match_re_matcher(name, v).map_err(|e| e.to_string())?);
+        }
+    }
     if let Some(children) = value.get("routes").and_then(|v| v.as_sequence()) {
         route.routes = children.iter().map(parse_route).collect::<Result<_, _>>()?;
     }
     Ok(route)
+}
+
+/// A deprecated `match_re` entry as 0.25 turns it into a route matcher. Its value is the
+/// anchored source `^(?:pattern)$`, because that is what Go's compiled regexp reports, and
+/// route keys (hence nflog group keys) render it in that form.
+pub fn match_re_matcher(name: &str, pattern: &str) -> Result<Matcher, model::RegexError> {
+    Matcher::new(MatchType::Regexp, name, format!("^(?:{pattern})$"))
 }

@@ -103,6 +103,14 @@ mod tests {
     }
 
     #[test]
+    fn dispatch_match_re_routes_key_on_the_anchored_source() {
+        let child = node(vec![config::match_re_matcher("env", "prod.*").unwrap()], None, vec![]);
+        let root = Route::from_config(&node(vec![], None, vec![child]));
+        assert_eq!(root.routes[0].key(), r#"{}/{env=~"^(?:prod.*)$"}"#);
+        assert!(root.routes[0].matchers.matches(&LabelSet::from_pairs([("env", "prod-1")])));
+    }
+
+    #[test]
     fn dispatch_group_labels_follow_group_by_and_inherit_empty_lists() {
         let labels =
             LabelSet::from_pairs([("alertname", "A"), ("a", "1"), ("a1", "2"), ("x", "y")]);

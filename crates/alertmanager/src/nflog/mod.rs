@@ -13,6 +13,8 @@
 pub mod nflogpb;
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
