@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 use super::NotificationLog;
 use super::nflogpb::{self, Receiver};
 use crate::config;
+use crate::dispatch::dedup::needs_update;
+use crate::dispatch::group_key::aggregation_group_key;
 use crate::dispatch::route::Route;
 
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
@@ -29,6 +31,13 @@ const BINARY: &str = "/usr/bin/prometheus-alertmanager";
 const HOST: &str = "127.0.0.15";
 const PORTS: std::ops::RangeInclusive<u16> = 25093..=25199;
 const RETENTION: Duration = Duration::from_secs(90 * 60);
+
+/// The tests share the port range and the data directory name.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn sink_receiver() -> Receiver {
+    Receiver::new("sink", "webhook", 0)
+}
 
 /// The routing tree under test. Route matchers need escaping (`"`, `\`, newline), a child
 /// with `group_by: []` inherits, `...` groups by everything, and the root's `a`/`a1` grouping
@@ -268,7 +277,8 @@ impl Drop for Alertmanager {
 }
 
 impl Alertmanager {
-    fn start(sink_port: u16) -> Alertmanager {
+    /// Starts the binary with `nflog` as its notification log snapshot when given.
+    fn start(sink_port: u16, nflog: Option<&[u8]>) -> Alertmanager {
         assert!(
             std::path::Path::new(BINARY).exists(),
             "{BINARY} is missing: the nflog differential test needs Alertmanager 0.25"
@@ -279,6 +289,9 @@ impl Alertmanager {
             .expect("no free port for alertmanager");
         let dir = std::env::temp_dir().join(format!("klaxon-nflog-diff-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        if let Some(nflog) = nflog {
+            std::fs::write(dir.join("nflog"), nflog).unwrap();
+        }
         let config_text = CONFIG.replace("HOST", HOST).replace("PORT", &sink_port.to_string());
         std::fs::write(dir.join("alertmanager.yml"), config_text).unwrap();
         let child = Command::new(BINARY)
@@ -364,17 +377,37 @@ fn webhook_group_keys(sink: &Sink) -> BTreeSet<String> {
     keys.collect()
 }
 
-#[test]
-fn nflog_snapshot_and_group_keys_agree_with_alertmanager_025() {
-    let expected = expected_groups();
-    assert_eq!(expected.len(), 6, "{expected:#?}");
-    let sink = Sink::start();
-    let mut am = Alertmanager::start(sink.port);
-
+/// Posts the firing alerts, then the resolved one once its group exists.
+fn post_all_alerts(am: &Alertmanager) {
     let firing: Vec<Value> = firing_alerts().iter().map(|l| alert_json(l, false)).collect();
     am.post_alerts(&firing);
     std::thread::sleep(Duration::from_millis(300));
     am.post_alerts(&[alert_json(&resolved_alert(), true)]);
+}
+
+/// The snapshot's entries by group key, in the shape of [`expected_groups`].
+fn snapshot_groups(entries: &[nflogpb::MeshEntry]) -> BTreeMap<String, Expected> {
+    let mut groups = BTreeMap::new();
+    for mesh_entry in entries {
+        let entry = mesh_entry.entry.as_ref().unwrap();
+        assert_eq!(entry.receiver, Some(sink_receiver()));
+        let key = String::from_utf8(entry.group_key.clone()).unwrap();
+        let lifetime = (mesh_entry.expires() - entry.time()).to_std().unwrap();
+        let firing = entry.firing_alerts.iter().copied().collect();
+        let resolved = entry.resolved_alerts.iter().copied().collect();
+        groups.insert(key, Expected { firing, resolved, lifetime });
+    }
+    groups
+}
+
+#[test]
+fn nflog_snapshot_and_group_keys_agree_with_alertmanager_025() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let expected = expected_groups();
+    assert_eq!(expected.len(), 6, "{expected:#?}");
+    let sink = Sink::start();
+    let mut am = Alertmanager::start(sink.port, None);
+    post_all_alerts(&am);
     wait_for("a webhook per group", Duration::from_secs(30), || {
         webhook_group_keys(&sink).len() >= expected.len()
     });
@@ -384,24 +417,58 @@ fn nflog_snapshot_and_group_keys_agree_with_alertmanager_025() {
     let snapshot = am.stop_and_read_nflog();
     let entries = nflogpb::decode_stream(&snapshot).expect("0.25's nflog decodes");
     assert_eq!(nflogpb::encode_stream(&entries), snapshot, "re-encoding changes the bytes");
+    assert_eq!(snapshot_groups(&entries), expected);
 
-    let mut actual = BTreeMap::new();
-    for mesh_entry in &entries {
-        let entry = mesh_entry.entry.as_ref().unwrap();
-        assert_eq!(entry.receiver, Some(Receiver::new("sink", "webhook", 0)));
-        let key = String::from_utf8(entry.group_key.clone()).unwrap();
-        let lifetime = (mesh_entry.expires() - entry.time()).to_std().unwrap();
-        let firing = entry.firing_alerts.iter().copied().collect();
-        let resolved = entry.resolved_alerts.iter().copied().collect();
-        actual.insert(key, Expected { firing, resolved, lifetime });
-    }
-    assert_eq!(actual, expected);
-
+    // Our dedup, fed 0.25's entries, agrees nothing more is due for the same alerts, and
+    // that one more firing alert is.
     let mut log = NotificationLog::new(RETENTION);
     log.load_snapshot(&snapshot).unwrap();
-    for key in expected.keys() {
-        let entry = log.query(&Receiver::new("sink", "webhook", 0), key).unwrap();
-        let firing: HashSet<u64> = entry.firing_alerts.iter().copied().collect();
-        assert!(entry.is_firing_subset(&firing), "{key}");
+    for (key, group) in &expected {
+        let entry = log.query(&sink_receiver(), key).unwrap();
+        let firing: HashSet<u64> = group.firing.iter().copied().collect();
+        let resolved: HashSet<u64> = group.resolved.iter().copied().collect();
+        let (repeat, now) = (Duration::from_secs(600), entry.time());
+        assert!(!needs_update(Some(entry), &firing, &resolved, repeat, true, now), "{key}");
+        let more: HashSet<u64> = firing.iter().copied().chain([42]).collect();
+        assert!(needs_update(Some(entry), &more, &resolved, repeat, true, now), "{key}");
+    }
+}
+
+/// The other direction: a snapshot Klaxon writes, keyed and hashed by Klaxon, makes 0.25
+/// treat those groups as already notified. One group is left out as the control, which 0.25
+/// must notify; the others must stay silent and keep our entries byte for byte.
+#[test]
+fn nflog_klaxon_snapshot_suppresses_alertmanager_025_notifications() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let expected = expected_groups();
+    let control =
+        aggregation_group_key("{}", &LabelSet::from_pairs([("a", "x"), ("alertname", "Root")]));
+    assert!(expected.contains_key(&control), "{control}");
+    let mut ours = NotificationLog::new(RETENTION);
+    let now = Utc::now();
+    for (key, group) in expected.iter().filter(|(key, _)| **key != control) {
+        let firing = group.firing.iter().copied().collect();
+        let resolved = group.resolved.iter().copied().collect();
+        assert!(ours.log(&sink_receiver(), key, firing, resolved, now, group.lifetime));
+    }
+    let sink = Sink::start();
+    let mut am = Alertmanager::start(sink.port, Some(&ours.snapshot()));
+    post_all_alerts(&am);
+    wait_for("the control group's webhook", Duration::from_secs(30), || {
+        webhook_group_keys(&sink).contains(&control)
+    });
+    // Every group flushed together with the control; give the rest several more intervals.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(webhook_group_keys(&sink), BTreeSet::from([control.clone()]));
+
+    let entries = nflogpb::decode_stream(&am.stop_and_read_nflog()).unwrap();
+    assert_eq!(entries.len(), expected.len());
+    for mesh_entry in entries {
+        let entry = mesh_entry.entry.as_ref().unwrap();
+        let key = std::str::from_utf8(&entry.group_key).unwrap();
+        if key != control {
+            let written = ours.entries().find(|ours| ours.entry.as_ref() == Some(entry));
+            assert_eq!(written, Some(&mesh_entry), "{key}");
+        }
     }
 }
