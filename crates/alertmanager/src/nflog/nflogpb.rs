@@ -7,6 +7,8 @@
 //! keeps unknown fields and writes them after the known ones. [`Entry`] does the same, so
 //! fields newer peers add (`receiver_data`, field 8) survive a round trip through Klaxon.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use prost::Message;
 use prost::bytes::{Buf, BufMut};
@@ -70,13 +72,30 @@ impl Entry {
 
     /// Whether every hash in `subset` was firing at this notification.
     pub fn is_firing_subset<'a>(&self, subset: impl IntoIterator<Item = &'a u64>) -> bool {
-        subset.into_iter().all(|hash| self.firing_alerts.contains(hash))
+        is_subset(&self.firing_alerts, subset)
     }
 
     /// Whether every hash in `subset` was resolved at this notification.
     pub fn is_resolved_subset<'a>(&self, subset: impl IntoIterator<Item = &'a u64>) -> bool {
-        subset.into_iter().all(|hash| self.resolved_alerts.contains(hash))
+        is_subset(&self.resolved_alerts, subset)
     }
+}
+
+/// Groups can hold thousands of alerts, so the stored list is indexed rather than scanned.
+fn is_subset<'a>(set: &[u64], subset: impl IntoIterator<Item = &'a u64>) -> bool {
+    let set: HashSet<u64> = set.iter().copied().collect();
+    subset.into_iter().all(|hash| set.contains(hash))
+}
+
+/// gogoproto's `stdtime` rejects timestamps outside years 1..=9999 or with nanos outside a
+/// second, and with them the whole message.
+fn is_valid_timestamp(timestamp: Option<&Timestamp>) -> bool {
+    const MIN_SECONDS: i64 = -62_135_596_800;
+    const MAX_SECONDS_EXCLUSIVE: i64 = 253_402_300_800;
+    timestamp.is_none_or(|ts| {
+        (MIN_SECONDS..MAX_SECONDS_EXCLUSIVE).contains(&ts.seconds)
+            && (0..1_000_000_000).contains(&ts.nanos)
+    })
 }
 
 impl Message for Entry {
@@ -218,7 +237,14 @@ pub fn decode_stream(mut bytes: &[u8]) -> Result<Vec<MeshEntry>, StreamError> {
         let (body, rest) = bytes.split_at(len);
         let message =
             MeshEntry::decode(body).map_err(|error| StreamError::Decode(error.to_string()))?;
-        if message.entry.as_ref().is_none_or(|entry| entry.receiver.is_none()) {
+        let entry = message.entry.as_ref();
+        // Go fails the unmarshal itself on a bad timestamp, before looking for missing parts.
+        if !is_valid_timestamp(entry.and_then(|entry| entry.timestamp.as_ref()))
+            || !is_valid_timestamp(message.expires_at.as_ref())
+        {
+            return Err(StreamError::Decode("timestamp out of range".to_owned()));
+        }
+        if entry.is_none_or(|entry| entry.receiver.is_none()) {
             return Err(StreamError::InvalidState);
         }
         messages.push(message);
@@ -287,5 +313,14 @@ mod tests {
         assert_eq!(decode_stream(&stream), Err(StreamError::InvalidState));
         let no_entry = MeshEntry { entry: None, expires_at: None };
         assert_eq!(decode_stream(&encode_delimited(&no_entry)), Err(StreamError::InvalidState));
+
+        for bad in
+            [Timestamp { seconds: 253_402_300_800, nanos: 0 }, Timestamp { seconds: 0, nanos: -1 }]
+        {
+            let mut out_of_range = sample();
+            out_of_range.expires_at = Some(bad);
+            let stream = encode_stream([&sample(), &out_of_range]);
+            assert!(matches!(decode_stream(&stream), Err(StreamError::Decode(_))), "{bad:?}");
+        }
     }
 }
