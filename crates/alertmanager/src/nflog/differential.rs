@@ -29,10 +29,14 @@ use crate::dispatch::route::Route;
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
 /// Its own loopback address, so it never races other differential tests for ports.
 const HOST: &str = "127.0.0.15";
-const PORTS: std::ops::RangeInclusive<u16> = 25093..=25199;
+/// Each test takes its own half of the range: a runner that puts tests in separate
+/// processes (nextest) would otherwise let them race for the same free port.
+type Ports = std::ops::RangeInclusive<u16>;
+const PORTS_FORWARD: Ports = 25093..=25145;
+const PORTS_REVERSE: Ports = 25146..=25199;
 const RETENTION: Duration = Duration::from_secs(90 * 60);
 
-/// The tests share the port range and the data directory name.
+/// The tests share the data directory name and the machine's two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn sink_receiver() -> Receiver {
@@ -186,9 +190,8 @@ struct Sink {
 }
 
 impl Sink {
-    fn start() -> Sink {
-        let (port, listener) = PORTS
-            .clone()
+    fn start(mut ports: Ports) -> Sink {
+        let (port, listener) = ports
             .find_map(|port| TcpListener::bind((HOST, port)).ok().map(|l| (port, l)))
             .expect("no free port for the webhook sink");
         listener.set_nonblocking(true).unwrap();
@@ -278,13 +281,12 @@ impl Drop for Alertmanager {
 
 impl Alertmanager {
     /// Starts the binary with `nflog` as its notification log snapshot when given.
-    fn start(sink_port: u16, nflog: Option<&[u8]>) -> Alertmanager {
+    fn start(mut ports: Ports, sink_port: u16, nflog: Option<&[u8]>) -> Alertmanager {
         assert!(
             std::path::Path::new(BINARY).exists(),
             "{BINARY} is missing: the nflog differential test needs Alertmanager 0.25"
         );
-        let port = PORTS
-            .clone()
+        let port = ports
             .find(|&port| port != sink_port && TcpListener::bind((HOST, port)).is_ok())
             .expect("no free port for alertmanager");
         let dir = std::env::temp_dir().join(format!("klaxon-nflog-diff-{}", std::process::id()));
@@ -405,8 +407,8 @@ fn nflog_snapshot_and_group_keys_agree_with_alertmanager_025() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let expected = expected_groups();
     assert_eq!(expected.len(), 6, "{expected:#?}");
-    let sink = Sink::start();
-    let mut am = Alertmanager::start(sink.port, None);
+    let sink = Sink::start(PORTS_FORWARD);
+    let mut am = Alertmanager::start(PORTS_FORWARD, sink.port, None);
     post_all_alerts(&am);
     wait_for("a webhook per group", Duration::from_secs(30), || {
         webhook_group_keys(&sink).len() >= expected.len()
@@ -451,8 +453,8 @@ fn nflog_klaxon_snapshot_suppresses_alertmanager_025_notifications() {
         let resolved = group.resolved.iter().copied().collect();
         assert!(ours.log(&sink_receiver(), key, firing, resolved, now, group.lifetime));
     }
-    let sink = Sink::start();
-    let mut am = Alertmanager::start(sink.port, Some(&ours.snapshot()));
+    let sink = Sink::start(PORTS_REVERSE);
+    let mut am = Alertmanager::start(PORTS_REVERSE, sink.port, Some(&ours.snapshot()));
     post_all_alerts(&am);
     wait_for("the control group's webhook", Duration::from_secs(30), || {
         webhook_group_keys(&sink).contains(&control)
