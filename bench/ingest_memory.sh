@@ -42,8 +42,10 @@ trap down EXIT
   echo "klaxon: $(git -C "$repo" rev-parse --short HEAD)"
 } >"$out/machine.txt"
 
-for impl in alertmanager klaxon; do
-  for r in $(seq 1 "$reps"); do
+# Repetitions alternate between the implementations so that background load on a shared
+# machine falls on both alike.
+for r in $(seq 1 "$reps"); do
+  for impl in alertmanager klaxon; do
     up "$impl" 3
     "${h[@]}" ingest --alerts "$alerts" --batch 100 --concurrency 8 --mode spread --seconds 300 --verify \
       >"$out/$impl-ingest-$r.json" 2>>"$out/$impl-ingest.err"

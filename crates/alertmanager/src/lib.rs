@@ -4,11 +4,15 @@
 //! Layout:
 //! - [`config`]: `alertmanager.yml`: loading, validation, errors with file and line, and the
 //!   Go-compatible rendering that `/api/v2/status` serves as `config.original`.
-//! - [`dispatch`]: the routing tree (aggregation groups come with the pipeline).
+//! - [`dispatch`]: the routing tree, group keys and the dedup decision (aggregation groups
+//!   come with the pipeline).
+//! - [`nflog`]: the notification log: entries, expiry, merge, GC, snapshot, its protobuf
+//!   encoding (`nflogpb`) and the gossip outbox.
 //! - [`silence`]: silences, their protobuf encoding (`silencepb`), states, limits, GC, merge.
 //! - [`store`]: the alert store: ingestion defaults, merge of the same fingerprint, GC.
 
 pub mod config;
 pub mod dispatch;
+pub mod nflog;
 pub mod silence;
 pub mod store;

@@ -9,12 +9,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
-use model::{Alert, Fingerprint};
+use model::{Alert, Fingerprint, FingerprintHashing};
 
 /// All alerts held by this instance.
 #[derive(Default)]
 pub struct AlertStore {
-    alerts: RwLock<HashMap<Fingerprint, Alert>>,
+    alerts: RwLock<HashMap<Fingerprint, Alert, FingerprintHashing>>,
     /// Generator URLs are mostly identical across alerts; one copy serves them all.
     generator_urls: Mutex<HashSet<Arc<str>>>,
 }

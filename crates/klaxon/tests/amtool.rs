@@ -32,6 +32,7 @@ receivers:
 "#;
 
 /// One amtool invocation; `ID` in an argument is replaced by the silence id the server gave.
+/// A trailing `@export` saves the command's output to a file that `@file` names later.
 const COMMANDS: &[&[&str]] = &[
     &["cluster", "show"],
     &["config", "show"],
@@ -73,6 +74,9 @@ const COMMANDS: &[&[&str]] = &[
     &["alert", "query", "--silenced"],
     &["alert", "query", "--active"],
     &["alert", "query", "-r", "sink"],
+    &["silence", "query", "-o", "json", "group=amtool-1", "@export"],
+    &["silence", "import", "@file"],
+    &["silence", "query", "group=amtool-1"],
     &["silence", "update", "-q", "--duration=2h", "ID"],
     &["silence", "expire", "ID"],
     &["silence", "query", "--expired", "-q", "group=amtool-1"],
@@ -118,18 +122,27 @@ fn normalise(text: &str, url: &str) -> String {
 
 /// Runs the command list against one server, returning each command's normalised outcome.
 fn run_all(server: &Server, scratch: &Path) -> Vec<(bool, String)> {
+    let export = scratch.join(format!("export-{:?}.json", server.implementation));
     let mut silence_id = String::new();
     let mut results = Vec::new();
     for command in COMMANDS {
-        let args: Vec<String> = command.iter().map(|a| a.replace("ID", &silence_id)).collect();
+        let saves_export = command.last() == Some(&"@export");
+        let args: Vec<String> = command
+            .iter()
+            .filter(|a| **a != "@export")
+            .map(|a| a.replace("ID", &silence_id).replace("@file", &export.display().to_string()))
+            .collect();
         let outcome = amtool(&server.url, &args);
+        if saves_export {
+            std::fs::write(&export, &outcome.stdout).expect("write export");
+        }
         if command.starts_with(&["silence", "add"]) && outcome.success {
             silence_id = outcome.stdout.trim().to_owned();
         }
         let shown = format!("$ amtool {}\n{}{}", args.join(" "), outcome.stdout, outcome.stderr);
+        let shown = shown.replace(&export.display().to_string(), "<export file>");
         results.push((outcome.success, normalise(&shown, &server.url)));
     }
-    let _ = scratch;
     results
 }
 

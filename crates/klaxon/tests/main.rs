@@ -5,4 +5,5 @@ mod amtool;
 mod api_differential;
 mod cli;
 mod readme;
+mod server;
 mod support;

@@ -36,6 +36,41 @@ pub struct LabelSet {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
 pub struct Fingerprint(pub u64);
 
+/// A `BuildHasher` for maps keyed by [`Fingerprint`]: the key is already a hash, so one
+/// multiplication spreads it over the table's bits instead of running SipHash on it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FingerprintHashing;
+
+/// The hasher [`FingerprintHashing`] builds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for keys other than a bare u64; fold them in FNV-1a style.
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        // Fibonacci hashing: the golden-ratio multiplier mixes low and high bits.
+        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl std::hash::BuildHasher for FingerprintHashing {
+    type Hasher = FingerprintHasher;
+
+    fn build_hasher(&self) -> FingerprintHasher {
+        FingerprintHasher::default()
+    }
+}
+
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:016x}", self.0)
@@ -109,8 +144,7 @@ impl LabelSet {
     fn header_number(&self, index: usize) -> usize {
         let width = self.width();
         let start = 1 + index * width;
-        usize::from_str_radix(&self.buffer[start..start + width], 16)
-            .expect("label set header is hex written by from_sorted_unique")
+        decode_hex(&self.buffer.as_bytes()[start..start + width])
     }
 
     /// Number of labels.
@@ -134,9 +168,23 @@ impl LabelSet {
         (&text[name_start..name_end], &text[name_end..value_end])
     }
 
-    /// The labels in name order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
-        (0..self.len()).map(move |i| self.pair(i))
+    /// The labels in name order. The header is read once and walked in step with the text,
+    /// since hashing and matching visit every label of every alert.
+    pub fn iter(&self) -> Labels<'_> {
+        if self.buffer.is_empty() {
+            return Labels { header: &[], text: "", width: 0, remaining: 0, position: 0 };
+        }
+        let count = self.len();
+        let width = self.width();
+        let offsets_start = 1 + width;
+        let text_start = offsets_start + width * 2 * count;
+        Labels {
+            header: &self.buffer.as_bytes()[offsets_start..text_start],
+            text: &self.buffer[text_start..],
+            width,
+            remaining: count,
+            position: 0,
+        }
     }
 
     /// The label names in order.
@@ -264,6 +312,51 @@ impl Default for LabelSet {
     fn default() -> Self {
         Self { buffer: Box::from("") }
     }
+}
+
+/// Iterator over a [`LabelSet`]'s pairs in name order.
+#[derive(Clone)]
+pub struct Labels<'a> {
+    header: &'a [u8],
+    text: &'a str,
+    width: usize,
+    remaining: usize,
+    position: usize,
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let name_end = decode_hex(&self.header[..self.width]);
+        let value_end = decode_hex(&self.header[self.width..2 * self.width]);
+        self.header = &self.header[2 * self.width..];
+        let pair = (&self.text[self.position..name_end], &self.text[name_end..value_end]);
+        self.position = value_end;
+        self.remaining -= 1;
+        Some(pair)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Labels<'_> {}
+
+/// Reads lowercase hex digits written by [`push_hex`].
+fn decode_hex(digits: &[u8]) -> usize {
+    digits.iter().fold(0, |number, &digit| {
+        let value = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => unreachable!("label set headers hold only lowercase hex digits"),
+        };
+        (number << 4) | usize::from(value)
+    })
 }
 
 /// Sorts pairs by name and keeps the last value of a repeated name (a stable sort keeps

@@ -21,7 +21,7 @@ pub mod quote;
 pub use alert::Alert;
 pub use duration::{format_duration, parse_duration};
 pub use goregex::{GoRegex, RegexError};
-pub use labels::{Fingerprint, LabelSet};
+pub use labels::{Fingerprint, FingerprintHashing, LabelSet, Labels};
 pub use matcher::{
     MatchType, Matcher, Matchers, ParseError, is_valid_label_name, parse_matcher, parse_matchers,
 };

@@ -34,7 +34,7 @@ pub use global::GlobalConfig;
 pub use http_config::HttpClientConfig;
 pub use inhibit::InhibitRule;
 pub use receiver::Receiver;
-pub use route::Route;
+pub use route::{Route, match_re_matcher};
 pub use time_interval::{NamedTimeInterval, TimeInterval};
 pub use types::Secret;
 

@@ -117,7 +117,7 @@ impl Route {
             all.push(Matcher::new(MatchType::Equal, name, value).map_err(|e| e.to_string())?);
         }
         for (name, pattern) in &self.match_re {
-            let m = Matcher::new(MatchType::Regexp, name, pattern).map_err(|e| {
+            let m = match_re_matcher(name, pattern).map_err(|e| {
                 format!("invalid regexp value for {name:?}: {}", last_line(&e.to_string()))
             })?;
             all.push(m);
@@ -131,4 +131,12 @@ impl Route {
 /// The last non-empty line of a multi-line message (regex errors end with the reason).
 pub(crate) fn last_line(message: &str) -> &str {
     message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(message).trim()
+}
+
+/// A deprecated `match_re` entry as 0.25 turns it into a route matcher. Its value is the
+/// anchored source `^(?:pattern)$`, because that is what Go's compiled regexp reports, and
+/// route keys (hence nflog group keys) render it in that form. Anchoring twice does not change
+/// what it matches.
+pub fn match_re_matcher(name: &str, pattern: &str) -> Result<Matcher, model::RegexError> {
+    Matcher::new(MatchType::Regexp, name, format!("^(?:{pattern})$"))
 }

@@ -51,6 +51,8 @@ pub struct Route {
     pub continue_matching: bool,
     /// Children in order.
     pub routes: Vec<Route>,
+    /// [`Route::key`], fixed when the tree is built because it depends on the ancestors.
+    pub(super) key: String,
 }
 
 impl Route {
@@ -63,10 +65,10 @@ impl Route {
             group_interval: GROUP_INTERVAL_DEFAULT,
             repeat_interval: REPEAT_INTERVAL_DEFAULT,
         };
-        Self::build(root, &defaults)
+        Self::build(root, &defaults, None)
     }
 
-    fn build(node: &config::Route, parent: &RouteOptions) -> Route {
+    fn build(node: &config::Route, parent: &RouteOptions, parent_key: Option<&str>) -> Route {
         let mut options = parent.clone();
         if let Some(receiver) = &node.receiver {
             options.receiver = receiver.clone();
@@ -80,13 +82,13 @@ impl Route {
         options.group_wait = node.group_wait.unwrap_or(options.group_wait);
         options.group_interval = node.group_interval.unwrap_or(options.group_interval);
         options.repeat_interval = node.repeat_interval.unwrap_or(options.repeat_interval);
-        let routes = node.routes.iter().map(|child| Self::build(child, &options)).collect();
-        Route {
-            options,
-            matchers: Matchers(node.matchers.clone()),
-            continue_matching: node.continue_matching,
-            routes,
-        }
+        // Sorted as 0.25 sorts them: the route key renders them in this order.
+        let mut matchers = Matchers(node.matchers.clone());
+        matchers.sort();
+        let key = super::group_key::route_key(parent_key, &matchers);
+        let routes =
+            node.routes.iter().map(|child| Self::build(child, &options, Some(&key))).collect();
+        Route { options, matchers, continue_matching: node.continue_matching, routes, key }
     }
 
     /// The routes an alert with `labels` belongs to, in tree order.

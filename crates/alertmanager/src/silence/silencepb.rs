@@ -229,7 +229,7 @@ impl Silence {
 
 /// Re-encodes an unknown field into `out` so it can be written back unchanged. Groups do not
 /// exist in proto3 and are skipped rather than kept.
-fn keep_unknown_field(
+pub(crate) fn keep_unknown_field(
     tag: u32,
     wire_type: WireType,
     buf: &mut impl Buf,
