@@ -1,0 +1,29 @@
+//! HashiCorp memberlist's wire format (v0.6.0) as a sans-IO codec, so Klaxon nodes can join
+//! clusters of Go Alertmanagers. Nothing here opens a socket or knows about alerts.
+//!
+//! Layout:
+//! - [`msgpack`]: the go-msgpack subset, byte-exact on output, lenient and bounded on input.
+//! - [`messages`]: memberlist's structs and type bytes.
+//! - [`lzw`]: Go `compress/lzw` (LSB, 8-bit literals) with an output cap.
+//! - [`packet`]: UDP framing: label, CRC, compression, compound, user messages.
+//! - [`stream`]: TCP framing: label, compression, push/pull, user message, ping/ack, error.
+//! - [`clusterpb`]: Alertmanager's gossip payloads (`Part`, `FullState`).
+//! - [`error`]: [`DecodeError`] and [`EncodeError`].
+
+pub mod clusterpb;
+pub mod error;
+pub mod lzw;
+pub mod messages;
+pub mod msgpack;
+pub mod packet;
+pub mod stream;
+
+pub use error::{DecodeError, EncodeError};
+pub use messages::{
+    AckResp, Alive, Body, Compress, DEFAULT_VSN, Dead, ErrResp, IndirectPingReq, Message,
+    MessageType, NackResp, NodeState, Ping, PushNodeState, PushPullHeader, Suspect, UserMsgHeader,
+};
+pub use packet::{PacketOptions, decode_packet, decode_packet_lenient, encode_packet};
+pub use stream::{
+    Direction, PushPull, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
+};
