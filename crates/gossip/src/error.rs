@@ -142,7 +142,4 @@ pub enum EncodeError {
         /// The limit.
         max: usize,
     },
-    /// The LZW encoder failed (should not happen for in-memory buffers).
-    #[error("lzw: {0}")]
-    Lzw(String),
 }

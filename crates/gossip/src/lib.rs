@@ -27,3 +27,6 @@ pub use packet::{PacketOptions, decode_packet, decode_packet_lenient, encode_pac
 pub use stream::{
     Direction, PushPull, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
 };
+
+#[cfg(test)]
+mod tests;

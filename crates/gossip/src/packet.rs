@@ -139,9 +139,9 @@ pub fn split_compound(body: &[u8]) -> Result<(Vec<&[u8]>, usize), DecodeError> {
 }
 
 /// `[9][msgpack compress{Algo: 0, Buf: lzw(msg)}]`.
-pub fn compress_message(msg: &[u8]) -> Result<Vec<u8>, EncodeError> {
-    let c = Compress { algo: 0, buf: lzw::compress(msg)? };
-    Ok(c.encode())
+pub fn compress_message(msg: &[u8]) -> Vec<u8> {
+    let c = Compress { algo: 0, buf: lzw::compress(msg) };
+    c.encode()
 }
 
 /// Decodes a `compress` body (after the type byte) and inflates it, within `max_out` bytes.
@@ -239,7 +239,7 @@ pub fn frame_packet<P: AsRef<[u8]>>(
         many => make_compound(many)?,
     };
     if opts.compress {
-        let compressed = compress_message(&payload)?;
+        let compressed = compress_message(&payload);
         if compressed.len() < payload.len() {
             payload = compressed;
         }

@@ -246,7 +246,7 @@ impl StreamMessage {
     pub fn encode(&self, opts: &StreamOptions<'_>) -> Result<Vec<u8>, EncodeError> {
         let mut body = self.encode_body()?;
         if opts.compress {
-            body = compress_message(&body)?;
+            body = compress_message(&body);
         }
         let mut out = label_header(opts.label)?;
         out.extend_from_slice(&body);
