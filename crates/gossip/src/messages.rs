@@ -108,14 +108,19 @@ impl NodeState {
     }
 }
 
-/// A msgpack-encoded memberlist struct.
+/// A memberlist struct encoded as a msgpack map of its Go field names.
 pub trait Body: Sized {
-    /// The type byte that precedes it when it travels as a message.
-    const TYPE: MessageType;
-    /// Appends the msgpack map (without the type byte).
+    /// Appends the msgpack map (without any type byte).
     fn write_body(&self, out: &mut Vec<u8>);
     /// Decodes the msgpack map (or array) at the decoder's position.
     fn read_body(dec: &mut Decoder<'_>) -> Result<Self, DecodeError>;
+}
+
+/// A struct that starts a message of its own, behind a type byte. (`pushNodeState` does
+/// not: it only follows a `pushPullHeader`.)
+pub trait Typed: Body {
+    /// The type byte that precedes it.
+    const TYPE: MessageType;
 
     /// `[type][body]`, the unit memberlist sends and nests in compounds.
     fn encode(&self) -> Vec<u8> {
@@ -130,7 +135,7 @@ pub trait Body: Sized {
 macro_rules! go_struct {
     (
         $(#[$meta:meta])*
-        $name:ident = $ty:ident, $go:literal {
+        $name:ident $(= $ty:ident)?, $go:literal {
             $( $(#[$fmeta:meta])* $field:ident : $rty:ty => $goname:literal as $kind:ident ),* $(,)?
         }
     ) => {
@@ -140,9 +145,13 @@ macro_rules! go_struct {
             $( $(#[$fmeta])* pub $field: $rty, )*
         }
 
-        impl Body for $name {
-            const TYPE: MessageType = MessageType::$ty;
+        $(
+            impl Typed for $name {
+                const TYPE: MessageType = MessageType::$ty;
+            }
+        )?
 
+        impl Body for $name {
             fn write_body(&self, out: &mut Vec<u8>) {
                 let mut w = StructWriter::new();
                 $( go_struct!(@write w, $goname, self.$field, $kind); )*
@@ -319,7 +328,7 @@ go_struct! {
 
 go_struct! {
     /// `pushNodeState`: one member as seen by the sender of a push/pull.
-    PushNodeState = PushPull, "pushNodeState" {
+    PushNodeState, "pushNodeState" {
         /// Node name.
         name: String => "Name" as string,
         /// IP bytes.
@@ -351,6 +360,12 @@ go_struct! {
 /// Alertmanager delegate, accepted by `verifyProtocol` on every peer since protocol 2.
 pub const DEFAULT_VSN: [u8; 6] = [1, 5, 2, 0, 0, 0];
 
+/// Reads a `Vsn` field as `[pmin, pmax, pcur, dmin, dmax, dcur]`; `None` unless it has
+/// exactly six bytes (Alertmanager's memberlist ignores alive messages with fewer).
+pub fn vsn_array(vsn: &[u8]) -> Option<[u8; 6]> {
+    vsn.try_into().ok()
+}
+
 /// A message as it appears inside a UDP packet, after framing is removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -375,6 +390,21 @@ pub enum Message {
 }
 
 impl Message {
+    /// The type byte this message is sent with.
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            Self::Ping(_) => MessageType::Ping,
+            Self::IndirectPing(_) => MessageType::IndirectPing,
+            Self::Ack(_) => MessageType::AckResp,
+            Self::Nack(_) => MessageType::NackResp,
+            Self::Err(_) => MessageType::Err,
+            Self::Suspect(_) => MessageType::Suspect,
+            Self::Alive(_) => MessageType::Alive,
+            Self::Dead(_) => MessageType::Dead,
+            Self::User(_) => MessageType::User,
+        }
+    }
+
     /// `[type][body]`.
     pub fn encode(&self) -> Vec<u8> {
         match self {

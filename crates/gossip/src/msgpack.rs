@@ -247,6 +247,12 @@ impl<'a> Decoder<'a> {
         Self { input, pos: 0, max_depth: DEFAULT_MAX_DEPTH }
     }
 
+    /// Sets the nesting limit for [`Decoder::read_value`] and [`Decoder::skip_value`].
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
     /// Bytes consumed so far.
     pub fn position(&self) -> usize {
         self.pos

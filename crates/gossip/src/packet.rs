@@ -7,7 +7,7 @@
 
 use crate::error::{DecodeError, EncodeError};
 use crate::lzw::{self, MAX_DECOMPRESSED_BYTES};
-use crate::messages::{Body, Compress, Message, MessageType};
+use crate::messages::{Body, Compress, Message, MessageType, Typed};
 use crate::msgpack::Decoder;
 
 /// Labels travel with a one-byte length.
@@ -19,6 +19,23 @@ pub const MAX_FRAMING_DEPTH: usize = 8;
 
 /// A compound message counts its parts in one byte.
 pub const MAX_COMPOUND_PARTS: usize = 255;
+
+/// memberlist's default `UDPBufferSize`: the largest packet a peer sends, and the budget
+/// piggybacked broadcasts are fitted into.
+pub const UDP_BUFFER_SIZE: usize = 1400;
+/// Bytes a compound header takes (type and count).
+pub const COMPOUND_HEADER_OVERHEAD: usize = 2;
+/// Bytes each compound part adds (its u16 length).
+pub const COMPOUND_OVERHEAD: usize = 2;
+/// Bytes a user message adds in a packet (its type byte).
+pub const USER_MSG_OVERHEAD: usize = 1;
+/// Bytes the CRC header adds.
+pub const CRC_OVERHEAD: usize = 5;
+
+/// Bytes the label header adds: none without a label, else `2 + len`.
+pub fn label_overhead(label: &str) -> usize {
+    if label.is_empty() { 0 } else { 2 + label.len() }
+}
 
 /// What to apply when sending a packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

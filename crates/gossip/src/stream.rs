@@ -10,7 +10,7 @@
 use crate::error::{DecodeError, EncodeError};
 use crate::lzw::MAX_DECOMPRESSED_BYTES;
 use crate::messages::{
-    AckResp, Body, ErrResp, MessageType, Ping, PushNodeState, PushPullHeader, UserMsgHeader,
+    AckResp, Body, ErrResp, MessageType, Ping, PushNodeState, PushPullHeader, Typed, UserMsgHeader,
 };
 use crate::msgpack::Decoder;
 use crate::packet::{check_label, compress_message, decompress_body, label_header};

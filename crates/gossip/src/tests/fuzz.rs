@@ -83,7 +83,9 @@ fn decoders_survive_random_and_mutated_input() {
             }
         }
         let _ = Message::decode(&buf);
-        for dir in [Direction::Reply, Direction::Request { label: "l" }] {
+        for dir in
+            [Direction::Reply, Direction::Request { label: "l" }, Direction::Request { label: "" }]
+        {
             if let Ok(StreamRead::Complete { message, consumed }) = read_stream(&buf, dir, &limits)
             {
                 assert!(consumed <= buf.len());

@@ -9,7 +9,7 @@ use crate::packet::{self, PacketOptions};
 use crate::{DecodeError, clusterpb};
 use std::fmt::Debug;
 
-fn golden<T: Body + Debug + PartialEq>(value: &T, want: &[u8]) {
+fn golden<T: Typed + Debug + PartialEq>(value: &T, want: &[u8]) {
     assert_eq!(value.encode(), want, "encoding of {value:?}");
     assert_eq!(want[0], T::TYPE as u8);
     assert_eq!(&decode_body::<T>(&want[1..]).unwrap(), value);
@@ -129,6 +129,8 @@ fn alive_with_six_byte_vsn_as_raw_string() {
         &hex("a6 01 05 02 00 00 00"),
     ]);
     golden(&a, &want);
+    assert_eq!(vsn_array(&a.vsn), Some([1, 5, 2, 0, 0, 0]));
+    assert_eq!(vsn_array(&[1, 5, 2]), None);
 }
 
 #[test]
@@ -161,10 +163,9 @@ fn user_msg_header_and_push_node_state() {
         state: NodeState::Dead,
         vsn: DEFAULT_VSN.to_vec(),
     };
-    // pushNodeState has no type byte of its own on the wire; reuse the helper's check on
-    // the body by prefixing the push/pull type it is declared under.
+    // pushNodeState has no type byte of its own: it follows a pushPullHeader on the stream.
     let want = cat(&[
-        &hex("06 87"),
+        &hex("87"),
         &key("Name"),
         &key("n"),
         &key("Addr"),
@@ -180,7 +181,8 @@ fn user_msg_header_and_push_node_state() {
         &key("Vsn"),
         &hex("a6 01 05 02 00 00 00"),
     ]);
-    golden(&n, &want);
+    assert_eq!(encode_body(&n), want);
+    assert_eq!(decode_body::<PushNodeState>(&want).unwrap(), n);
 }
 
 #[test]
