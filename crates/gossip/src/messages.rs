@@ -194,9 +194,9 @@ macro_rules! go_struct {
     (@read $d:ident, $n:literal, bool) => { $d.read_bool($n)? };
     (@read $d:ident, $n:literal, string) => { $d.read_string($n)? };
     (@read $d:ident, $n:literal, string_omitempty) => { $d.read_string($n)? };
-    (@read $d:ident, $n:literal, bytes) => { $d.read_raw($n)?.to_vec() };
-    (@read $d:ident, $n:literal, bytes_omitempty) => { $d.read_raw($n)?.to_vec() };
-    (@read $d:ident, $n:literal, nullable_bytes) => { $d.read_raw_opt($n)?.map(<[u8]>::to_vec) };
+    (@read $d:ident, $n:literal, bytes) => { $d.read_bytes_opt($n)?.unwrap_or_default() };
+    (@read $d:ident, $n:literal, bytes_omitempty) => { $d.read_bytes_opt($n)?.unwrap_or_default() };
+    (@read $d:ident, $n:literal, nullable_bytes) => { $d.read_bytes_opt($n)? };
 }
 
 go_struct! {

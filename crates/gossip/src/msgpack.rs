@@ -17,6 +17,10 @@ use crate::error::DecodeError;
 /// Nesting limit for [`Decoder`]; memberlist messages nest at most two levels.
 pub const DEFAULT_MAX_DEPTH: usize = 32;
 
+/// Most elements reserved up front for a container; a value is many times larger than its
+/// smallest encoding, so larger containers grow only as elements actually decode.
+const PREALLOC_LIMIT: usize = 256;
+
 /// A dynamically typed msgpack value, for tests and for skipping what we do not model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -364,6 +368,17 @@ impl<'a> Decoder<'a> {
         Ok(self.read_raw_opt(what)?.unwrap_or_default())
     }
 
+    /// Reads a Go `[]byte` field: any str or bin form, or an array of small integers (how
+    /// msgpack libraries that lack a bytes type write them; Go accepts it too). `nil` reads as
+    /// `None`.
+    pub fn read_bytes_opt(&mut self, what: &'static str) -> Result<Option<Vec<u8>>, DecodeError> {
+        if !matches!(self.peek(what)?, 0x90..=0x9f | 0xdc | 0xdd) {
+            return Ok(self.read_raw_opt(what)?.map(<[u8]>::to_vec));
+        }
+        let n = self.read_array_len(what)?;
+        (0..n).map(|_| self.read_int_as::<u8>(what)).collect::<Result<_, _>>().map(Some)
+    }
+
     /// Reads a Go `string` field, which must be UTF-8 to become a Rust `String`.
     pub fn read_string(&mut self, what: &'static str) -> Result<String, DecodeError> {
         let raw = self.read_raw(what)?;
@@ -431,7 +446,7 @@ impl<'a> Decoder<'a> {
             }
             0x80..=0x8f | 0xde | 0xdf => {
                 let n = self.read_map_len("map")?;
-                let mut entries = Vec::with_capacity(n);
+                let mut entries = Vec::with_capacity(n.min(PREALLOC_LIMIT));
                 for _ in 0..n {
                     let k = self.value_at(depth + 1)?;
                     entries.push((k, self.value_at(depth + 1)?));
@@ -440,7 +455,7 @@ impl<'a> Decoder<'a> {
             }
             0x90..=0x9f | 0xdc | 0xdd => {
                 let n = self.read_array_len("array")?;
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(n.min(PREALLOC_LIMIT));
                 for _ in 0..n {
                     items.push(self.value_at(depth + 1)?);
                 }

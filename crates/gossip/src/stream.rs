@@ -6,6 +6,10 @@
 //! push/pull is `[6][pushPullHeader][N × pushNodeState][user state]`, a user message
 //! `[8][userMsgHeader][bytes]`, a TCP ping `[0][ping]` answered by `[2][ackResp]`, and a
 //! failed responder sends `[13][errResp]`. Go peers compress every stream message by default.
+//!
+//! Re-parsing from the start on every read is cheap: only msgpack headers are walked, and the
+//! bulk of a frame (a compressed buffer, user state, a user message) is length-checked
+//! against the buffer without being scanned until it is all there.
 
 use crate::error::{DecodeError, EncodeError};
 use crate::lzw::MAX_DECOMPRESSED_BYTES;
@@ -191,8 +195,9 @@ fn read_push_pull(dec: &mut Decoder<'_>, limits: &StreamLimits) -> Result<PushPu
     let nodes = checked_len(header.nodes, limits.max_nodes, "push/pull nodes")?;
     let user_len =
         checked_len(header.user_state_len, limits.max_user_state, "push/pull user state")?;
-    // Every node state takes at least one byte, so the buffer bounds the reservation.
-    let mut states = Vec::with_capacity(nodes.min(dec.rest().len()));
+    // A node state can be one byte on the wire but is ~130 in memory: reserve modestly and
+    // let the vector grow only with states that actually decode.
+    let mut states = Vec::with_capacity(nodes.min(1024));
     for _ in 0..nodes {
         states.push(PushNodeState::read_body(dec)?);
     }
@@ -204,11 +209,12 @@ fn read_push_pull(dec: &mut Decoder<'_>, limits: &StreamLimits) -> Result<PushPu
 /// push/pull reader does; for user messages Go silently reads nothing, which we treat as an
 /// error too since no Go sender produces one.
 fn checked_len(v: i64, max: usize, what: &'static str) -> Result<usize, DecodeError> {
-    usize::try_from(v).ok().filter(|&n| n <= max).ok_or(DecodeError::TooLong {
-        what,
-        len: v as u64,
-        max: max as u64,
-    })
+    let n = usize::try_from(v)
+        .map_err(|_| DecodeError::IntegerOutOfRange { value: i128::from(v), what })?;
+    if n > max {
+        return Err(DecodeError::TooLong { what, len: n as u64, max: max as u64 });
+    }
+    Ok(n)
 }
 
 /// Takes `n` raw bytes following the msgpack values.

@@ -258,6 +258,14 @@ fn decoder_accepts_other_encoders_forms() {
     let p: Ping = decode_body(&ping).unwrap();
     assert_eq!((p.seq_no, p.node.as_str()), (5, "z"));
 
+    // Byte fields as arrays of integers (rmp-serde's default for Vec<u8>).
+    let arr_addr =
+        cat(&[&hex("82"), &key("Addr"), &hex("94 7f 00 00 01"), &key("Vsn"), &hex("c0")]);
+    let a: Alive = decode_body(&arr_addr).unwrap();
+    assert_eq!((a.addr, a.vsn), (vec![127, 0, 0, 1], vec![]));
+    let too_big = cat(&[&hex("81"), &key("Addr"), &hex("91 cd 01 00")]);
+    assert!(decode_body::<Alive>(&too_big).is_err());
+
     // Struct-as-array, as go-msgpack writes with StructToArray.
     let arr = hex("92 0b a1 71");
     let p: Ping = decode_body(&arr).unwrap();
