@@ -53,9 +53,10 @@ pub enum DecodeError {
         /// The Go field name.
         field: &'static str,
     },
-    /// A message type byte this codec does not know in this position.
-    #[error("unknown message type {0} in {1}")]
-    UnknownMessageType(u8, &'static str),
+    /// A message type byte that is unknown, or known but not valid in this position (a
+    /// push/pull in a packet, a suspect on a stream).
+    #[error("unexpected message type {0} in {1}")]
+    UnexpectedMessageType(u8, &'static str),
     /// The label header was present but empty, which memberlist forbids.
     #[error("label header present with zero length")]
     EmptyLabel,
@@ -105,9 +106,15 @@ pub enum DecodeError {
         /// What was being read.
         what: &'static str,
     },
-    /// A stream starting with an encryption envelope; no keyring support.
+    /// An encrypted stream arrived but no keyring is configured.
     #[error("encrypted stream received but encryption is not configured")]
     Encrypted,
+    /// Plaintext arrived where a keyring with `verify_incoming` requires encryption.
+    #[error("encryption is configured but the remote data is not encrypted")]
+    NotEncrypted,
+    /// An envelope no key could open, or a malformed one.
+    #[error("decrypt: {0}")]
+    Decrypt(String),
 }
 
 impl DecodeError {
@@ -129,6 +136,12 @@ pub enum EncodeError {
     /// A compound part's length is a u16.
     #[error("compound part of {0} bytes is longer than 65535")]
     PartTooLong(usize),
+    /// Encryption keys are 16, 24 or 32 bytes (AES-128, -192, -256).
+    #[error("encryption key of {0} bytes; want 16, 24 or 32")]
+    InvalidKey(usize),
+    /// A keyring needs a primary key.
+    #[error("keyring has no keys")]
+    NoKeys,
     /// Nothing to send.
     #[error("no messages to encode")]
     NoMessages,

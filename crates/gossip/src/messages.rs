@@ -442,7 +442,7 @@ impl Message {
             Some(MessageType::Alive) => Self::Alive(Alive::read_body(d)?),
             Some(MessageType::Dead) => Self::Dead(Dead::read_body(d)?),
             Some(MessageType::User) => Self::User(body.to_vec()),
-            _ => return Err(DecodeError::UnknownMessageType(t, "message")),
+            _ => return Err(DecodeError::UnexpectedMessageType(t, "a packet")),
         })
     }
 }

@@ -1,14 +1,16 @@
-//! UDP packet framing, outermost first: `[244][len][label]`, `[12][crc32 BE]`,
+//! UDP packet framing, outermost first: `[244][len][label]`, (encryption), `[12][crc32 BE]`,
 //! `[9][compress]`, then one message or `[7][n][n × u16 BE len][parts]`.
 //!
 //! Receiving unwraps those layers in that order and recurses through compound and compress
-//! (which may nest); sending applies them in reverse. Encryption is not supported: stock
-//! Alertmanager never configures a keyring.
+//! (which may nest); sending applies them in reverse. With a keyring, the AES-GCM envelope
+//! sits between the label and the CRC (see [`crate::keyring`]).
 
 use crate::error::{DecodeError, EncodeError};
+use crate::keyring::{Keyring, Seal, open_packet, seal_packet};
 use crate::lzw::{self, MAX_DECOMPRESSED_BYTES};
 use crate::messages::{Body, Compress, Message, MessageType, Typed};
 use crate::msgpack::Decoder;
+use std::borrow::Cow;
 
 /// Labels travel with a one-byte length.
 pub const LABEL_MAX_LEN: usize = 255;
@@ -38,7 +40,7 @@ pub fn label_overhead(label: &str) -> usize {
 }
 
 /// What to apply when sending a packet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PacketOptions<'a> {
     /// Cluster label; `""` for none.
     pub label: &'a str,
@@ -46,6 +48,27 @@ pub struct PacketOptions<'a> {
     pub crc: bool,
     /// Try LZW and keep it only if the packet gets smaller.
     pub compress: bool,
+    /// Encrypt with a keyring (never set by stock Alertmanager).
+    pub encrypt: Option<Seal<'a>>,
+}
+
+/// What a receiver accepts, for packets and streams alike.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inbound<'a> {
+    /// Our cluster label (`""` for none); data under another label is refused.
+    pub label: &'a str,
+    /// Keys to decrypt with, if encryption is configured.
+    pub keyring: Option<&'a Keyring>,
+    /// With a keyring, refuse plaintext (memberlist's `GossipVerifyIncoming`, on by default);
+    /// without it, data that fails to decrypt is read as plaintext.
+    pub verify_incoming: bool,
+}
+
+impl<'a> Inbound<'a> {
+    /// No encryption: only the label is checked.
+    pub fn plain(label: &'a str) -> Self {
+        Self { label, ..Self::default() }
+    }
 }
 
 /// Splits a label header off `buf`. Returns the label (empty when absent) and the rest.
@@ -185,9 +208,27 @@ pub fn decode_packet_lenient(
     bytes: &[u8],
     expected_label: &str,
 ) -> Result<Vec<Result<Message, DecodeError>>, DecodeError> {
+    decode_packet_with(bytes, &Inbound::plain(expected_label))
+}
+
+/// [`decode_packet_lenient`] with the full receive configuration, encryption included:
+/// label, then decryption (authenticated with the label), then CRC, then the messages.
+pub fn decode_packet_with(
+    bytes: &[u8],
+    inbound: &Inbound<'_>,
+) -> Result<Vec<Result<Message, DecodeError>>, DecodeError> {
     let (label, rest) = strip_label(bytes)?;
-    check_label(label, expected_label)?;
-    let payload = strip_crc(rest)?;
+    check_label(label, inbound.label)?;
+    let plain = match inbound.keyring {
+        None => Cow::Borrowed(rest),
+        Some(keyring) => match open_packet(keyring, rest, inbound.label) {
+            Ok(plain) => Cow::Owned(plain),
+            Err(e) if inbound.verify_incoming => return Err(e),
+            // Rolling encryption out: peers that do not encrypt yet are still heard.
+            Err(_) => Cow::Borrowed(rest),
+        },
+    };
+    let payload = strip_crc(&plain)?;
     let mut walk = Walk { out: Vec::new(), inflated: 0 };
     walk.message(payload, 0);
     Ok(walk.out)
@@ -235,7 +276,8 @@ impl Walk {
 }
 
 /// Frames messages for sending: one message alone or several as a compound, then
-/// compression if it helps, then CRC, then the label, as `rawSendMsgPacket` orders them.
+/// compression if it helps, then CRC, then encryption, then the label, as
+/// `rawSendMsgPacket` and the transport order them.
 pub fn encode_packet(
     messages: &[Message],
     opts: &PacketOptions<'_>,
@@ -263,6 +305,9 @@ pub fn frame_packet<P: AsRef<[u8]>>(
     }
     if opts.crc {
         payload = add_crc(&payload);
+    }
+    if let Some(seal) = &opts.encrypt {
+        payload = seal_packet(seal, &payload, opts.label);
     }
     let mut out = label_header(opts.label)?;
     out.extend_from_slice(&payload);

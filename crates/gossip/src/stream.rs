@@ -2,7 +2,7 @@
 //! calls [`read_stream`] until it returns [`StreamRead::Complete`].
 //!
 //! A memberlist stream carries one request and at most one reply, each
-//! `[label header (dialer only)][9 compress | type][msgpack ...][raw bytes]`:
+//! `[label header (dialer only)][10 encrypted | 9 compress | type][msgpack ...][raw bytes]`:
 //! push/pull is `[6][pushPullHeader][N × pushNodeState][user state]`, a user message
 //! `[8][userMsgHeader][bytes]`, a TCP ping `[0][ping]` answered by `[2][ackResp]`, and a
 //! failed responder sends `[13][errResp]`. Go peers compress every stream message by default.
@@ -12,12 +12,13 @@
 //! against the buffer without being scanned until it is all there.
 
 use crate::error::{DecodeError, EncodeError};
+use crate::keyring::{Seal, open_stream, seal_stream};
 use crate::lzw::MAX_DECOMPRESSED_BYTES;
 use crate::messages::{
     AckResp, Body, ErrResp, MessageType, Ping, PushNodeState, PushPullHeader, Typed, UserMsgHeader,
 };
 use crate::msgpack::Decoder;
-use crate::packet::{check_label, compress_message, decompress_body, label_header};
+use crate::packet::{Inbound, check_label, compress_message, decompress_body, label_header};
 
 /// memberlist's `maxPushStateBytes`: 20 MiB of user state in a push/pull.
 pub const MAX_PUSH_STATE_BYTES: usize = 20 << 20;
@@ -52,14 +53,12 @@ impl Default for StreamLimits {
 
 /// Which end of the connection we are reading as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction<'a> {
+pub enum Direction {
     /// We accepted the connection: the dialer may have written a label header, and it must
-    /// equal ours (`""` when we have none).
-    Request {
-        /// Our cluster label.
-        label: &'a str,
-    },
-    /// We dialed and are reading the reply, which memberlist sends without a label header.
+    /// equal our label (`""` when we have none).
+    Request,
+    /// We dialed and are reading the reply, which memberlist sends without a label header
+    /// (encryption still authenticates our label).
     Reply,
 }
 
@@ -108,10 +107,11 @@ pub enum StreamRead {
 /// the buffer does not yet hold.
 pub fn read_stream(
     buf: &[u8],
-    direction: Direction<'_>,
+    direction: Direction,
+    inbound: &Inbound<'_>,
     limits: &StreamLimits,
 ) -> Result<StreamRead, DecodeError> {
-    match read_inner(buf, direction, limits) {
+    match read_inner(buf, direction, inbound, limits) {
         Err(e) if e.is_incomplete() => Ok(StreamRead::Incomplete),
         other => other.map(|(message, consumed)| StreamRead::Complete { message, consumed }),
     }
@@ -119,34 +119,51 @@ pub fn read_stream(
 
 fn read_inner(
     buf: &[u8],
-    direction: Direction<'_>,
+    direction: Direction,
+    inbound: &Inbound<'_>,
     limits: &StreamLimits,
 ) -> Result<(StreamMessage, usize), DecodeError> {
     let start = match direction {
-        Direction::Request { label } => strip_stream_label(buf, label)?,
+        Direction::Request => strip_stream_label(buf, inbound.label)?,
         Direction::Reply => 0,
     };
     let rest = &buf[start..];
-    let (&t, body) =
-        rest.split_first().ok_or(DecodeError::UnexpectedEnd { what: "stream type" })?;
-    match MessageType::from_byte(t) {
-        Some(MessageType::Encrypt) => Err(DecodeError::Encrypted),
-        Some(MessageType::Compress) => {
-            let (inner, used) = decompress_body(body, limits.max_decompressed)?;
-            let (&t, inner_body) =
-                inner.split_first().ok_or(DecodeError::Empty("compressed stream frame"))?;
-            // The frame is complete, so a short body can never be fixed by reading more.
-            let (message, _) = read_body(t, inner_body, limits).map_err(|e| match e {
-                DecodeError::UnexpectedEnd { what } => DecodeError::Truncated { what },
-                e => e,
-            })?;
-            Ok((message, start + 1 + used))
-        }
-        _ => {
-            let (message, used) = read_body(t, body, limits)?;
-            Ok((message, start + 1 + used))
-        }
+    let t = *rest.first().ok_or(DecodeError::UnexpectedEnd { what: "stream type" })?;
+    if t == MessageType::Encrypt as u8 {
+        let keyring = inbound.keyring.ok_or(DecodeError::Encrypted)?;
+        // memberlist caps encrypted frames at the push/pull state limit.
+        let (plain, used) = open_stream(rest, keyring, inbound.label, limits.max_user_state)?;
+        let (message, _) = complete(read_frame(&plain, limits))?;
+        return Ok((message, start + used));
     }
+    if inbound.keyring.is_some() && inbound.verify_incoming {
+        return Err(DecodeError::NotEncrypted);
+    }
+    let (message, used) = read_frame(rest, limits)?;
+    Ok((message, start + used))
+}
+
+/// Reads `[9][compress]` or `[type][body]`; returns the message and the bytes used.
+fn read_frame(buf: &[u8], limits: &StreamLimits) -> Result<(StreamMessage, usize), DecodeError> {
+    let (&t, body) = buf.split_first().ok_or(DecodeError::UnexpectedEnd { what: "stream type" })?;
+    if t != MessageType::Compress as u8 {
+        let (message, used) = read_body(t, body, limits)?;
+        return Ok((message, 1 + used));
+    }
+    let (inner, used) = decompress_body(body, limits.max_decompressed)?;
+    let (&t, inner_body) =
+        inner.split_first().ok_or(DecodeError::Empty("compressed stream frame"))?;
+    let (message, _) = complete(read_body(t, inner_body, limits))?;
+    Ok((message, 1 + used))
+}
+
+/// For data already complete (decompressed or decrypted), running short is corruption that
+/// more input cannot fix.
+fn complete<T>(r: Result<T, DecodeError>) -> Result<T, DecodeError> {
+    r.map_err(|e| match e {
+        DecodeError::UnexpectedEnd { what } => DecodeError::Truncated { what },
+        e => e,
+    })
 }
 
 /// Strips a label header from the start of a stream and checks it; returns its length.
@@ -183,7 +200,7 @@ fn read_body(
         Some(MessageType::Ping) => StreamMessage::Ping(Ping::read_body(&mut dec)?),
         Some(MessageType::AckResp) => StreamMessage::Ack(AckResp::read_body(&mut dec)?),
         Some(MessageType::Err) => StreamMessage::Error(ErrResp::read_body(&mut dec)?),
-        _ => return Err(DecodeError::UnknownMessageType(t, "stream")),
+        _ => return Err(DecodeError::UnexpectedMessageType(t, "a stream")),
     };
     Ok((message, dec.position()))
 }
@@ -223,12 +240,17 @@ fn take<'a>(dec: &mut Decoder<'a>, n: usize, what: &'static str) -> Result<&'a [
 }
 
 /// What to apply when writing a stream message.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct StreamOptions<'a> {
-    /// Label header to write first; only the dialer writes one, so pass `""` for replies.
+    /// Our cluster label (`""` for none): the label header's content and, with encryption,
+    /// part of the authenticated data.
     pub label: &'a str,
+    /// Write the label header first; only the dialer does, so false for replies.
+    pub label_header: bool,
     /// LZW-compress the message, as Go does for every stream message by default.
     pub compress: bool,
+    /// Encrypt with a keyring (never set by stock Alertmanager).
+    pub encrypt: Option<Seal<'a>>,
 }
 
 impl StreamMessage {
@@ -248,13 +270,17 @@ impl StreamMessage {
         })
     }
 
-    /// The full stream bytes: optional label header, then the (optionally compressed) body.
+    /// The full stream bytes: optional label header, then the body, compressed and then
+    /// encrypted as asked (`rawSendMsgStream`'s order).
     pub fn encode(&self, opts: &StreamOptions<'_>) -> Result<Vec<u8>, EncodeError> {
         let mut body = self.encode_body()?;
         if opts.compress {
             body = compress_message(&body);
         }
-        let mut out = label_header(opts.label)?;
+        if let Some(seal) = &opts.encrypt {
+            body = seal_stream(seal, &body, opts.label)?;
+        }
+        let mut out = if opts.label_header { label_header(opts.label)? } else { Vec::new() };
         out.extend_from_slice(&body);
         Ok(out)
     }

@@ -4,10 +4,11 @@
 use super::Rng;
 use super::roundtrip::{gen_message, gen_stream_message};
 use crate::clusterpb;
+use crate::keyring::{Keyring, open_stream};
 use crate::lzw::{self, MAX_DECOMPRESSED_BYTES};
 use crate::messages::{Message, PushNodeState, decode_body};
 use crate::msgpack::Decoder;
-use crate::packet::{self, PacketOptions};
+use crate::packet::{self, Inbound, PacketOptions};
 use crate::stream::{
     Direction, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
 };
@@ -55,10 +56,16 @@ fn corpus(r: &mut Rng) -> Vec<Vec<u8>> {
             label: if i % 2 == 0 { "l" } else { "" },
             crc: i % 3 == 0,
             compress: i % 4 == 0,
+            ..Default::default()
         };
         out.push(packet::encode_packet(&msgs, &opts).unwrap());
         let s = gen_stream_message(r);
-        let opts = StreamOptions { label: if i % 2 == 0 { "l" } else { "" }, compress: i % 5 < 2 };
+        let opts = StreamOptions {
+            label: if i % 2 == 0 { "l" } else { "" },
+            label_header: i % 3 != 0,
+            compress: i % 5 < 2,
+            ..Default::default()
+        };
         out.push(s.encode(&opts).unwrap());
     }
     out
@@ -70,6 +77,9 @@ fn decoders_survive_random_and_mutated_input() {
     let mut r = Rng::new(0xdead_beef);
     let valid = corpus(&mut r);
     let limits = StreamLimits::default();
+    let keyring = Keyring::new(&[[7u8; 16]]).unwrap();
+    let keyed = Inbound { label: "l", keyring: Some(&keyring), verify_incoming: true };
+    let inbounds = [Inbound::plain("l"), Inbound::plain(""), keyed];
     for case in 0..CASES {
         let buf = input(&mut r, &valid);
         let cap = buf.len() + MAX_DECOMPRESSED_BYTES;
@@ -77,17 +87,18 @@ fn decoders_survive_random_and_mutated_input() {
         if let Ok(msgs) = packet::decode_packet(&buf, "l") {
             assert!(msgs.iter().map(message_size).sum::<usize>() <= cap, "case {case}");
         }
-        for label in ["", "l"] {
-            if let Ok(parts) = packet::decode_packet_lenient(&buf, label) {
+        for inbound in &inbounds {
+            if let Ok(parts) = packet::decode_packet_with(&buf, inbound) {
                 assert!(parts.len() <= cap);
             }
         }
         let _ = Message::decode(&buf);
-        for dir in
-            [Direction::Reply, Direction::Request { label: "l" }, Direction::Request { label: "" }]
+        for (dir, inbound) in [Direction::Reply, Direction::Request]
+            .into_iter()
+            .flat_map(|d| inbounds.iter().map(move |i| (d, i)))
         {
-            if let Ok(StreamRead::Complete { message, consumed }) = read_stream(&buf, dir, &limits)
-            {
+            let read = read_stream(&buf, dir, inbound, &limits);
+            if let Ok(StreamRead::Complete { message, consumed }) = read {
                 assert!(consumed <= buf.len());
                 assert!(stream_size(&message) <= cap, "case {case}");
             }
@@ -105,6 +116,8 @@ fn decoders_survive_random_and_mutated_input() {
             assert!(out.len() <= 1 << 20);
         }
         let _ = <clusterpb::FullState as prost::Message>::decode(&buf[..]);
+        let _ = keyring.open(&buf, b"l");
+        let _ = open_stream(&buf, &keyring, "l", 1 << 20);
         assert!(start.elapsed() < TIME_BUDGET, "fuzz too slow at case {case}");
     }
 }

@@ -319,7 +319,7 @@ fn crc_vectors() {
 fn packet_layers_in_order() {
     let ping = Message::Ping(Ping { seq_no: 1, node: "a".into(), ..Default::default() });
     let user = Message::User(b"hi".to_vec());
-    let opts = PacketOptions { label: "prod", crc: true, compress: false };
+    let opts = PacketOptions { label: "prod", crc: true, ..Default::default() };
     let bytes = packet::encode_packet(&[ping.clone(), user.clone()], &opts).unwrap();
     let ping_bytes = ping.encode();
     let compound = cat(&[&hex("07 02 00 10 00 03"), &ping_bytes, &hex("08 68 69")]);

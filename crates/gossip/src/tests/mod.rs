@@ -3,6 +3,7 @@
 
 mod fuzz;
 mod golden;
+mod keyring;
 mod lzw_go;
 mod roundtrip;
 

@@ -4,7 +4,7 @@
 use super::Rng;
 use crate::messages::*;
 use crate::msgpack::{Decoder, Value, write_value};
-use crate::packet::{PacketOptions, decode_packet, encode_packet};
+use crate::packet::{Inbound, PacketOptions, decode_packet, encode_packet};
 use crate::stream::{
     Direction, PushPull, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
 };
@@ -141,7 +141,12 @@ fn packets_round_trip_through_every_layer_combination() {
     for case in 0..1_500 {
         let msgs: Vec<Message> = (0..1 + r.below(6)).map(|_| gen_message(&mut r)).collect();
         let label = if r.bool() { r.string(20) } else { String::new() };
-        let opts = PacketOptions { label: &label, crc: case % 2 == 0, compress: case % 3 == 0 };
+        let opts = PacketOptions {
+            label: &label,
+            crc: case % 2 == 0,
+            compress: case % 3 == 0,
+            ..Default::default()
+        };
         let bytes = encode_packet(&msgs, &opts).unwrap();
         assert_eq!(decode_packet(&bytes, &label).unwrap(), msgs, "case {case}");
     }
@@ -165,25 +170,30 @@ fn stream_messages_round_trip_and_prefixes_are_incomplete() {
     for case in 0..400 {
         let msg = gen_stream_message(&mut r);
         let label = if r.bool() { r.string(10) } else { String::new() };
-        let opts = StreamOptions { label: &label, compress: r.bool() };
+        let opts = StreamOptions {
+            label: &label,
+            label_header: true,
+            compress: r.bool(),
+            ..Default::default()
+        };
         let mut bytes = msg.encode(&opts).unwrap();
         let total = bytes.len();
         bytes.extend_from_slice(b"trailing");
-        let dir = Direction::Request { label: &label };
+        let (dir, inbound) = (Direction::Request, Inbound::plain(&label));
         assert_eq!(
-            read_stream(&bytes, dir, &limits).unwrap(),
+            read_stream(&bytes, dir, &inbound, &limits).unwrap(),
             StreamRead::Complete { message: msg.clone(), consumed: total },
             "case {case}"
         );
         for cut in [0, 1, total / 3, total / 2, total - 1] {
             assert_eq!(
-                read_stream(&bytes[..cut], dir, &limits).unwrap(),
+                read_stream(&bytes[..cut], dir, &inbound, &limits).unwrap(),
                 StreamRead::Incomplete,
                 "case {case} cut {cut}"
             );
         }
         if label.is_empty() {
-            let reply = read_stream(&bytes, Direction::Reply, &limits).unwrap();
+            let reply = read_stream(&bytes, Direction::Reply, &inbound, &limits).unwrap();
             assert!(matches!(reply, StreamRead::Complete { consumed, .. } if consumed == total));
         }
     }
@@ -195,26 +205,34 @@ fn stream_limits_are_checked_before_the_body_arrives() {
     let limits = StreamLimits::default();
     // A million nodes announced with no bytes behind them: incomplete, nothing reserved.
     let bytes = header.encode();
-    assert_eq!(read_stream(&bytes, Direction::Reply, &limits).unwrap(), StreamRead::Incomplete);
+    assert_eq!(
+        read_stream(&bytes, Direction::Reply, &Inbound::default(), &limits).unwrap(),
+        StreamRead::Incomplete
+    );
     for (nodes, user) in [((1 << 20) + 1, 0), (0, (20 << 20) + 1), (-1, 0), (0, -1)] {
         let header = PushPullHeader { nodes, user_state_len: user, join: false };
-        assert!(read_stream(&header.encode(), Direction::Reply, &limits).is_err());
+        assert!(
+            read_stream(&header.encode(), Direction::Reply, &Inbound::default(), &limits).is_err()
+        );
     }
     let user = UserMsgHeader { user_msg_len: (20 << 20) + 1 };
-    assert!(read_stream(&user.encode(), Direction::Reply, &limits).is_err());
+    assert!(read_stream(&user.encode(), Direction::Reply, &Inbound::default(), &limits).is_err());
 }
 
 #[test]
 fn stream_label_rules() {
     let limits = StreamLimits::default();
     let msg = StreamMessage::User(b"x".to_vec());
-    let labelled = msg.encode(&StreamOptions { label: "a", compress: false }).unwrap();
+    let opts = StreamOptions { label: "a", label_header: true, ..Default::default() };
+    let labelled = msg.encode(&opts).unwrap();
     let plain = msg.encode(&StreamOptions::default()).unwrap();
-    let ours = Direction::Request { label: "a" };
-    assert!(read_stream(&labelled, ours, &limits).is_ok());
-    assert!(read_stream(&plain, ours, &limits).is_err());
-    assert!(read_stream(&labelled, Direction::Request { label: "" }, &limits).is_err());
-    // Replies carry no label header, so 244 there is an unknown type.
-    assert!(read_stream(&labelled, Direction::Reply, &limits).is_err());
-    assert!(read_stream(&[10, 0, 0, 0, 1], Direction::Reply, &limits).is_err());
+    let read = |buf: &[u8], dir, label| read_stream(buf, dir, &Inbound::plain(label), &limits);
+    assert!(read(&labelled, Direction::Request, "a").is_ok());
+    assert!(read(&plain, Direction::Request, "a").is_err());
+    assert!(read(&labelled, Direction::Request, "").is_err());
+    // Replies carry no label header, so 244 there is an unexpected type.
+    assert!(read(&labelled, Direction::Reply, "a").is_err());
+    assert!(read(&plain, Direction::Reply, "a").is_ok());
+    // Encrypted, but we have no keyring.
+    assert_eq!(read(&[10, 0, 0, 0, 1], Direction::Reply, ""), Err(crate::DecodeError::Encrypted));
 }
