@@ -1,8 +1,9 @@
 //! memberlist's message structs and type bytes (`net.go` at v0.6.0), each encoded as
 //! `[type byte][msgpack map of Go field names]`.
 //!
-//! Field order and `omitempty` handling follow the Go declarations exactly, because a Go peer
-//! compares nothing by bytes but operators do compare captures, and golden tests pin them.
+//! Field order and `omitempty` handling follow the Go declarations exactly. Go peers would
+//! accept any order, but byte-identical output keeps packet captures from Klaxon and
+//! Alertmanager comparable, and lets golden tests pin the format.
 
 use crate::error::DecodeError;
 use crate::msgpack::{Decoder, StructWriter};
@@ -452,7 +453,7 @@ pub fn decode_body<T: Body>(buf: &[u8]) -> Result<T, DecodeError> {
     T::read_body(&mut Decoder::new(buf))
 }
 
-/// Appends a body's msgpack map (without the type byte).
+/// A body's msgpack map alone, without a type byte.
 pub fn encode_body<T: Body>(body: &T) -> Vec<u8> {
     let mut out = Vec::new();
     body.write_body(&mut out);
