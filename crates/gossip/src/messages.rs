@@ -163,16 +163,12 @@ macro_rules! go_struct {
                 const FIELDS: &[&str] = &[$($goname),*];
                 let mut v = Self::default();
                 dec.read_struct($go, FIELDS, |i, dec| {
-                    let mut k = 0usize;
-                    $(
-                        if i == k {
-                            v.$field = go_struct!(@read dec, $goname, $kind);
-                            return Ok(());
-                        }
-                        k += 1;
-                    )*
-                    let _ = k;
-                    dec.skip_value()
+                    match FIELDS[i] {
+                        $( $goname => v.$field = go_struct!(@read dec, $goname, $kind), )*
+                        // read_struct only passes indices into FIELDS.
+                        _ => dec.skip_value()?,
+                    }
+                    Ok(())
                 })?;
                 Ok(v)
             }
