@@ -297,15 +297,6 @@ impl<'a> Decoder<'a> {
         self.input.get(self.pos).copied().ok_or(DecodeError::UnexpectedEnd { what })
     }
 
-    /// Consumes a `nil` if one is next; Go decodes nil into any field as its zero value.
-    pub fn eat_nil(&mut self) -> Result<bool, DecodeError> {
-        if self.peek("value")? == 0xc0 {
-            self.pos += 1;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
     /// Checks a declared element count against the bytes left (each element needs at least
     /// `min_bytes`), so a forged header can never make a caller reserve memory.
     fn check_count(

@@ -295,6 +295,10 @@ fn forged_container_lengths_do_not_allocate() {
         let err = Decoder::new(&forged).read_value().unwrap_err();
         assert!(err.is_incomplete(), "{err:?}");
     }
+    let nested = hex("91 91 c0");
+    assert!(Decoder::new(&nested).with_max_depth(3).read_value().is_ok());
+    let shallow = Decoder::new(&nested).with_max_depth(2).read_value();
+    assert_eq!(shallow, Err(DecodeError::TooDeep { max: 2 }));
     let deep = vec![0x91; 10_000];
     assert!(matches!(Decoder::new(&deep).read_value(), Err(DecodeError::TooDeep { .. })));
     assert_eq!(
