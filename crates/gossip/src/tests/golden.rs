@@ -359,3 +359,49 @@ fn cluster_part_protobuf() {
     assert_eq!(fb, cat(&[&hex("0a 09"), &bytes]));
     assert_eq!(clusterpb::FullState::decode(&fb[..]).unwrap(), full);
 }
+
+#[test]
+fn push_pull_stream_frame_layout() {
+    use crate::stream::{
+        Direction, PushPull, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
+    };
+    let node = PushNodeState {
+        name: "a".into(),
+        addr: vec![10, 0, 0, 1],
+        port: 9094,
+        meta: vec![],
+        incarnation: 1,
+        state: NodeState::Alive,
+        vsn: DEFAULT_VSN.to_vec(),
+    };
+    let pp = StreamMessage::PushPull(PushPull {
+        join: true,
+        nodes: vec![node.clone()],
+        user_state: vec![0x0a, 0x00],
+    });
+    let opts = StreamOptions { label: "c", label_header: true, ..Default::default() };
+    let bytes = pp.encode(&opts).unwrap();
+    let want = cat(&[
+        &hex("f4 01 63 06 83"),
+        &key("Nodes"),
+        &hex("01"),
+        &key("UserStateLen"),
+        &hex("02"),
+        &key("Join"),
+        &hex("c3"),
+        &encode_body(&node),
+        &hex("0a 00"),
+    ]);
+    assert_eq!(bytes, want);
+    let inbound = crate::packet::Inbound::plain("c");
+    let read = read_stream(&bytes, Direction::Request, &inbound, &StreamLimits::default());
+    assert_eq!(read, Ok(StreamRead::Complete { message: pp, consumed: want.len() }));
+
+    // The TCP-ping answer: an ack with a nil payload, no label header on the reply.
+    let ack = StreamMessage::Ack(AckResp { seq_no: 5, payload: None });
+    let bytes = ack.encode(&StreamOptions { label: "c", ..Default::default() }).unwrap();
+    assert_eq!(
+        bytes,
+        cat(&[&hex("02 82"), &key("SeqNo"), &hex("05"), &key("Payload"), &hex("c0")])
+    );
+}
