@@ -1,0 +1,51 @@
+//! HashiCorp memberlist's wire format (v0.6.0) as a sans-IO codec, so Klaxon nodes can join
+//! clusters of Go Alertmanagers. Nothing here opens a socket or knows about alerts.
+//!
+//! Layout:
+//! - [`msgpack`]: the go-msgpack subset, byte-exact on output, lenient and bounded on input.
+//! - [`messages`]: memberlist's structs and type bytes.
+//! - [`lzw`]: Go `compress/lzw` (LSB, 8-bit literals) with an output cap.
+//! - [`packet`]: UDP framing: label, CRC, compression, compound, user messages.
+//! - [`stream`]: TCP framing: label, compression, push/pull, user message, ping/ack, error.
+//! - [`clusterpb`]: Alertmanager's gossip payloads (`Part`, `FullState`).
+//! - [`keyring`]: the optional AES-GCM envelopes (unused by stock Alertmanager).
+//! - [`error`]: [`DecodeError`] and [`EncodeError`].
+//!
+//! Not covered: anything stateful (probing, suspicion, broadcast queues), which belongs to the layer
+//! that drives this codec.
+//!
+//! ```
+//! use gossip::{Message, PacketOptions, Ping, decode_packet, encode_packet};
+//!
+//! let ping = Message::Ping(Ping { seq_no: 1, node: "am-1".into(), ..Default::default() });
+//! let opts = PacketOptions { label: "prod", crc: true, ..Default::default() };
+//! let bytes = encode_packet(&[ping.clone()], &opts).unwrap();
+//! assert_eq!(decode_packet(&bytes, "prod").unwrap(), vec![ping]);
+//! ```
+
+pub mod clusterpb;
+pub mod error;
+pub mod keyring;
+pub mod lzw;
+pub mod messages;
+pub mod msgpack;
+pub mod packet;
+pub mod stream;
+
+pub use error::{DecodeError, EncodeError};
+pub use keyring::{EncryptionVersion, Keyring, Seal};
+pub use messages::{
+    AckResp, Alive, Body, Compress, DEFAULT_VSN, Dead, ErrResp, IndirectPingReq, Message,
+    MessageType, NackResp, NodeState, Ping, PushNodeState, PushPullHeader, Suspect, Typed,
+    UserMsgHeader, vsn_array,
+};
+pub use packet::{
+    Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,
+    encode_packet, frame_packet,
+};
+pub use stream::{
+    Direction, PushPull, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
+};
+
+#[cfg(test)]
+mod tests;
