@@ -62,12 +62,15 @@ fn parse_num(s: &[u8]) -> (Option<usize>, usize) {
     (v, n)
 }
 
-/// Handles `[n]` at `i`; returns the new argument index and position, or `None` on a
-/// malformed index.
-fn arg_index(f: &[u8], i: usize, nargs: usize) -> Option<(usize, usize)> {
-    let close = f[i..].iter().position(|&b| b == b']')?;
-    let n: usize = std::str::from_utf8(&f[i + 1..i + close]).ok()?.parse().ok()?;
-    (n >= 1 && n <= nargs).then_some((n - 1, i + close + 1))
+/// Handles `[n]` at `i`: returns the argument index (`None` when malformed or out of
+/// range) and the position after the closing bracket.
+fn arg_index(f: &[u8], i: usize, nargs: usize) -> (Option<usize>, usize) {
+    let Some(close) = f[i..].iter().position(|&b| b == b']') else {
+        return (None, i + 1);
+    };
+    let n: Option<usize> =
+        std::str::from_utf8(&f[i + 1..i + close]).ok().and_then(|t| t.parse().ok());
+    (n.filter(|&n| n >= 1 && n <= nargs).map(|n| n - 1), i + close + 1)
 }
 
 /// `fmt.Sprintf`.
@@ -103,8 +106,10 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         let mut bad_index = false;
         if i < f.len() && f[i] == b'[' {
             reordered = true;
-            match arg_index(f, i, args.len()) {
-                Some((n, ni)) => (argn, i) = (n, ni),
+            let (n, ni) = arg_index(f, i, args.len());
+            i = ni;
+            match n {
+                Some(n) => argn = n,
                 None => bad_index = true,
             }
         }
@@ -143,8 +148,10 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         }
         if !bad_index && i < f.len() && f[i] == b'[' {
             reordered = true;
-            match arg_index(f, i, args.len()) {
-                Some((n, ni)) => (argn, i) = (n, ni),
+            let (n, ni) = arg_index(f, i, args.len());
+            i = ni;
+            match n {
+                Some(n) => argn = n,
                 None => bad_index = true,
             }
         }
