@@ -1,5 +1,6 @@
 //! Escapers: those behind the `html`, `js` and `urlquery` builtins (Go's
-//! `HTMLEscapeString`, `JSEscapeString` and `url.QueryEscape`).
+//! `HTMLEscapeString`, `JSEscapeString` and `url.QueryEscape`), and the per-context
+//! escapers the HTML mode applies (`html/template`'s replacement tables and URL rules).
 
 use std::fmt::Write as _;
 
@@ -61,18 +62,72 @@ pub fn url_query_escape(s: &str) -> String {
     out
 }
 
-/// Contextual escaping state for HTML mode (placeholder until the context tracker lands).
-#[derive(Default)]
-pub(crate) struct Escaper {}
-
-impl Escaper {
-    pub(crate) fn feed_text(&mut self, _t: &str) {}
-
-    pub(crate) fn escape_value(&mut self, v: &crate::Value) -> String {
-        html_escape(&crate::printf::sprint_value(v))
+/// `html/template`'s escaper for HTML text and quoted attribute values.
+pub(crate) fn html_template_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\0' => out.push('\u{FFFD}'),
+            '"' => out.push_str("&#34;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&#39;"),
+            '+' => out.push_str("&#43;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
     }
+    out
+}
 
-    pub(crate) fn escape_str(&mut self, s: &str) -> String {
-        html_escape(s)
+/// `html/template`'s escaper for unquoted attribute values, where whitespace, `=` and
+/// backquotes would end or confuse the value.
+pub(crate) fn html_nospace_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\0' => out.push_str("&#xfffd;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\u{B}' => out.push_str("&#11;"),
+            '\u{C}' => out.push_str("&#12;"),
+            '\r' => out.push_str("&#13;"),
+            ' ' => out.push_str("&#32;"),
+            '=' => out.push_str("&#61;"),
+            '`' => out.push_str("&#96;"),
+            c => out.push_str(&html_template_escape(&c.to_string())),
+        }
+    }
+    out
+}
+
+/// Percent-encodes bytes not allowed in a URL; `normalize` keeps reserved characters and
+/// existing escapes (a URL being assembled), otherwise everything but unreserved
+/// characters is encoded (a query parameter). Go writes lowercase hex here.
+pub(crate) fn url_process(s: &str, normalize: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = match b {
+            b'!' | b'#' | b'$' | b'&' | b'*' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'?'
+            | b'@' | b'[' | b']' | b'%' => normalize,
+            b'-' | b'.' | b'_' | b'~' => true,
+            b => b.is_ascii_alphanumeric(),
+        };
+        if keep {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02x}");
+        }
+    }
+    out
+}
+
+/// Whether a URL is safe to emit where a link starts: no scheme, or http(s)/mailto.
+pub(crate) fn is_safe_url(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((scheme, _)) if !scheme.contains('/') => {
+            ["http", "https", "mailto"].iter().any(|ok| scheme.eq_ignore_ascii_case(ok))
+        }
+        _ => true,
     }
 }

@@ -7,8 +7,8 @@
 //! a nil interface, which still errors when a field is taken from it.
 
 use crate::ast::{Arg, Branch, Command, Node, Number, Pipe, Pos, TemplateCall};
-use crate::escape::Escaper;
 use crate::funcs::{arity, call_builtin};
+use crate::html::Escaper;
 use crate::parse::Tree;
 use crate::printf::{quote, sprint_value};
 use crate::value::{Func, Value};
@@ -110,10 +110,10 @@ impl State<'_, '_> {
     fn walk(&mut self, dot: &V, node: &Node) -> R<()> {
         match node {
             Node::Text(t) => {
-                if let Some(esc) = self.escaper.as_deref_mut() {
-                    esc.feed_text(t);
+                match self.escaper.as_deref_mut() {
+                    Some(esc) => self.out.push_str(&esc.feed_text(t)),
+                    None => self.out.push_str(t),
                 }
-                self.out.push_str(t);
                 Ok(())
             }
             Node::Action(pipe) => {
@@ -148,8 +148,9 @@ impl State<'_, '_> {
                 }
             }
         };
+        // html/template prints nothing, not "<no value>", for missing values.
         let text = match (&v, self.escaper.as_deref_mut()) {
-            (None, Some(esc)) => esc.escape_str(&text),
+            (None, Some(esc)) => esc.escape_str(""),
             _ => text,
         };
         self.out.push_str(&text);

@@ -15,12 +15,14 @@
 //! ```
 //!
 //! Layout: [`lex`](crate) tokenises, `parse` builds `ast` trees, `exec` evaluates them,
-//! `funcs` and `printf` hold the builtins, `escape` the escapers, [`value`] the data model.
+//! `funcs` and `printf` hold the builtins, `escape` the escapers, `html` the
+//! HTML-context tracking of [`Template::html_escaping`], [`value`] the data model.
 
 mod ast;
 mod escape;
 mod exec;
 mod funcs;
+mod html;
 mod lex;
 mod literal;
 mod parse;
@@ -29,6 +31,7 @@ mod template;
 pub mod value;
 
 pub use escape::{html_escape, js_escape, url_query_escape};
+pub use html::{SafeContent, Trusted, safe_html, safe_url};
 pub use printf::quote;
 pub use template::Template;
 pub use value::{Func, TemplateObject, Value};

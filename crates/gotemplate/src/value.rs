@@ -89,6 +89,11 @@ pub trait TemplateObject: Send + Sync {
     fn truth(&self) -> bool {
         self.len().is_none_or(|n| n > 0)
     }
+
+    /// For HTML mode: the kind of trusted content this value is, if any.
+    fn trusted(&self) -> Option<crate::html::Trusted> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {
