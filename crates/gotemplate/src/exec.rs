@@ -247,7 +247,7 @@ impl State<'_, '_> {
             return r;
         }
         for (key, elem) in items {
-            self.bind_range_vars(&b.pipe, key, elem.clone(), mark);
+            self.bind_range_vars(&b.pipe, key, elem.clone(), mark)?;
             let r = self.walk_list(&Some(elem), &b.list);
             self.vars.truncate(mark);
             match r {
@@ -260,15 +260,15 @@ impl State<'_, '_> {
         Ok(())
     }
 
-    fn bind_range_vars(&mut self, pipe: &Pipe, key: Value, elem: Value, mark: usize) {
+    fn bind_range_vars(&mut self, pipe: &Pipe, key: Value, elem: Value, mark: usize) -> R<()> {
         if pipe.is_assign {
             if pipe.decl.len() > 1 {
-                self.set_var(&pipe.decl[0], Some(key));
-                self.set_var(&pipe.decl[1], Some(elem));
+                self.set_var(pipe, &pipe.decl[0], Some(key))?;
+                self.set_var(pipe, &pipe.decl[1], Some(elem))?;
             } else if let Some(d) = pipe.decl.first() {
-                self.set_var(d, Some(elem));
+                self.set_var(pipe, d, Some(elem))?;
             }
-            return;
+            return Ok(());
         }
         match pipe.decl.len() {
             0 => {}
@@ -278,6 +278,7 @@ impl State<'_, '_> {
                 self.vars[mark - 2].1 = Some(key);
             }
         }
+        Ok(())
     }
 
     fn walk_template(&mut self, dot: &V, t: &TemplateCall) -> R<()> {
@@ -309,9 +310,15 @@ impl State<'_, '_> {
         }
     }
 
-    fn set_var(&mut self, name: &str, v: V) {
-        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-            slot.1 = v;
+    /// Assigns to an existing variable (`$x = ...`); Go reports assignment to an
+    /// undeclared one at execution time.
+    fn set_var(&mut self, pipe: &Pipe, name: &str, v: V) -> R<()> {
+        match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+            Some(slot) => {
+                slot.1 = v;
+                Ok(())
+            }
+            None => Err(self.err_at(pipe.pos, pipe, format!("undefined variable: {name}"))),
         }
     }
 
@@ -331,7 +338,7 @@ impl State<'_, '_> {
         let value = fin.flatten();
         for d in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(d, value.clone());
+                self.set_var(pipe, d, value.clone())?;
             } else {
                 self.vars.push((d.clone(), value.clone()));
             }
@@ -492,33 +499,7 @@ impl State<'_, '_> {
             Value::Nil => {
                 Err(self.err_at(pos, node, format!("nil pointer evaluating interface {{}}.{name}")))
             }
-            Value::Object(o) => {
-                let call_args = self.eval_call_args(dot, args, fin)?;
-                if let Some(r) = o.method(name, &call_args) {
-                    return r
-                        .map(Some)
-                        .map_err(|e| self.err_at(pos, node, format!("error calling {name}: {e}")));
-                }
-                let field = o.field(name);
-                let zero = o.map_zero();
-                if has_args && (field.is_some() || zero.is_some()) {
-                    let msg = if zero.is_some() {
-                        "is not a method but has arguments"
-                    } else {
-                        "has arguments but cannot be invoked as function"
-                    };
-                    return Err(self.err_at(pos, node, format!("{name} {msg}")));
-                }
-                match (field, zero) {
-                    (Some(v), _) => Ok(Some(v)),
-                    (None, Some(z)) => self.missing_key(node, name, z),
-                    (None, None) => Err(self.err_at(
-                        pos,
-                        node,
-                        format!("can't evaluate field {name} in type {}", o.type_name()),
-                    )),
-                }
-            }
+            Value::Object(o) => self.eval_object_field(dot, o.as_ref(), name, node, args, fin),
             Value::Map(m) => {
                 if has_args {
                     return Err(self.err_at(
@@ -536,6 +517,45 @@ impl State<'_, '_> {
                 pos,
                 node,
                 format!("can't evaluate field {name} in type {}", other.type_name()),
+            )),
+        }
+    }
+
+    /// Field access on a host object: a method first, then a field or map key (Go's order).
+    fn eval_object_field(
+        &mut self,
+        dot: &V,
+        o: &dyn crate::TemplateObject,
+        name: &str,
+        node: &Arg,
+        args: &[Arg],
+        fin: Option<V>,
+    ) -> R<V> {
+        let pos = node.pos();
+        let has_args = args.len() > 1 || fin.is_some();
+        let call_args = self.eval_call_args(dot, args, fin)?;
+        if let Some(r) = o.method(name, &call_args) {
+            return r
+                .map(Some)
+                .map_err(|e| self.err_at(pos, node, format!("error calling {name}: {e}")));
+        }
+        let field = o.field(name);
+        let zero = o.map_zero();
+        if has_args && (field.is_some() || zero.is_some()) {
+            let msg = if zero.is_some() {
+                "is not a method but has arguments"
+            } else {
+                "has arguments but cannot be invoked as function"
+            };
+            return Err(self.err_at(pos, node, format!("{name} {msg}")));
+        }
+        match (field, zero) {
+            (Some(v), _) => Ok(Some(v)),
+            (None, Some(z)) => self.missing_key(node, name, z),
+            (None, None) => Err(self.err_at(
+                pos,
+                node,
+                format!("can't evaluate field {name} in type {}", o.type_name()),
             )),
         }
     }

@@ -73,24 +73,24 @@ fn arg_index(f: &[u8], i: usize, nargs: usize) -> (Option<usize>, usize) {
     (n.filter(|&n| n >= 1 && n <= nargs).map(|n| n - 1), i + close + 1)
 }
 
-/// `fmt.Sprintf`.
-pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
-    let f = format.as_bytes();
-    let mut out = String::new();
-    let (mut i, mut argn, mut reordered) = (0, 0, false);
-    while i < f.len() {
-        let start = i;
-        while i < f.len() && f[i] != b'%' {
-            i += 1;
-        }
-        out.push_str(&format[start..i]);
-        if i >= f.len() {
-            break;
-        }
-        i += 1;
-        let mut spec = Spec::default();
-        while i < f.len() {
-            match f[i] {
+/// The cursor of `Sprintf` over its format and arguments.
+struct Scan<'a> {
+    f: &'a [u8],
+    args: &'a [Value],
+    i: usize,
+    argn: usize,
+    reordered: bool,
+    bad_index: bool,
+}
+
+impl Scan<'_> {
+    fn at(&self, b: u8) -> bool {
+        self.f.get(self.i) == Some(&b)
+    }
+
+    fn flags(&mut self, spec: &mut Spec) {
+        while let Some(&c) = self.f.get(self.i) {
+            match c {
                 b'-' => {
                     spec.minus = true;
                     spec.zero = false;
@@ -101,96 +101,122 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
                 b' ' => spec.space = true,
                 _ => break,
             }
-            i += 1;
+            self.i += 1;
         }
-        let mut bad_index = false;
-        if i < f.len() && f[i] == b'[' {
-            reordered = true;
-            let (n, ni) = arg_index(f, i, args.len());
-            i = ni;
-            match n {
-                Some(n) => argn = n,
-                None => bad_index = true,
-            }
+    }
+
+    /// An explicit argument index `[n]`, if present.
+    fn index(&mut self) {
+        if self.bad_index || !self.at(b'[') {
+            return;
         }
-        if i < f.len() && f[i] == b'*' {
-            i += 1;
-            match args.get(argn) {
-                Some(Value::Int(w)) => {
-                    if *w < 0 {
-                        spec.minus = true;
-                        spec.zero = false;
-                    }
-                    spec.width = Some(w.unsigned_abs() as usize);
+        self.reordered = true;
+        let (n, ni) = arg_index(self.f, self.i, self.args.len());
+        self.i = ni;
+        match n {
+            Some(n) => self.argn = n,
+            None => self.bad_index = true,
+        }
+    }
+
+    /// A width or precision: digits, or `*` taking an int argument (`None` when that
+    /// argument is not an int).
+    fn number(&mut self) -> Result<Option<i64>, ()> {
+        if self.at(b'*') {
+            self.i += 1;
+            let v = self.args.get(self.argn);
+            self.argn += 1;
+            return match v {
+                Some(Value::Int(n)) => Ok(Some(*n)),
+                _ => Err(()),
+            };
+        }
+        let (n, len) = parse_num(&self.f[self.i..]);
+        self.i += len;
+        Ok(n.map(|n| n as i64))
+    }
+
+    fn spec(&mut self, out: &mut String) -> Spec {
+        let mut spec = Spec::default();
+        self.flags(&mut spec);
+        self.index();
+        match self.number() {
+            Ok(Some(w)) => {
+                if w < 0 {
+                    spec.minus = true;
+                    spec.zero = false;
                 }
-                _ => out.push_str("%!(BADWIDTH)"),
+                spec.width = Some(w.unsigned_abs() as usize);
             }
-            argn += 1;
-        } else {
-            let (w, n) = parse_num(&f[i..]);
-            spec.width = w;
-            i += n;
+            Ok(None) => {}
+            Err(()) => out.push_str("%!(BADWIDTH)"),
         }
-        if i < f.len() && f[i] == b'.' {
-            i += 1;
-            if i < f.len() && f[i] == b'*' {
-                i += 1;
-                match args.get(argn) {
-                    Some(Value::Int(p)) if *p >= 0 => spec.prec = Some(*p as usize),
-                    _ => out.push_str("%!(BADPREC)"),
-                }
-                argn += 1;
-            } else {
-                let (p, n) = parse_num(&f[i..]);
-                spec.prec = Some(p.unwrap_or(0));
-                i += n;
+        if self.at(b'.') {
+            self.i += 1;
+            self.index();
+            match self.number() {
+                Ok(p) if p.is_none_or(|p| p >= 0) => spec.prec = Some(p.unwrap_or(0) as usize),
+                _ => out.push_str("%!(BADPREC)"),
             }
         }
-        if !bad_index && i < f.len() && f[i] == b'[' {
-            reordered = true;
-            let (n, ni) = arg_index(f, i, args.len());
-            i = ni;
-            match n {
-                Some(n) => argn = n,
-                None => bad_index = true,
-            }
+        self.index();
+        spec
+    }
+}
+
+/// `fmt.Sprintf`.
+pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut sc =
+        Scan { f: format.as_bytes(), args, i: 0, argn: 0, reordered: false, bad_index: false };
+    while sc.i < sc.f.len() {
+        let start = sc.i;
+        while sc.i < sc.f.len() && sc.f[sc.i] != b'%' {
+            sc.i += 1;
         }
-        let Some(verb) = format[i..].chars().next() else {
+        out.push_str(&format[start..sc.i]);
+        if sc.i >= sc.f.len() {
+            break;
+        }
+        sc.i += 1;
+        sc.bad_index = false;
+        let spec = sc.spec(&mut out);
+        let Some(verb) = format[sc.i..].chars().next() else {
             out.push_str("%!(NOVERB)");
             break;
         };
-        i += verb.len_utf8();
+        sc.i += verb.len_utf8();
         if verb == '%' {
             out.push('%');
-            continue;
-        }
-        if bad_index {
+        } else if sc.bad_index {
             let _ = write!(out, "%!{verb}(BADINDEX)");
-            continue;
-        }
-        let Some(arg) = args.get(argn) else {
+        } else if let Some(arg) = args.get(sc.argn) {
+            sc.argn += 1;
+            fmt_value(&mut out, spec, verb, arg, 0);
+        } else {
             let _ = write!(out, "%!{verb}(MISSING)");
-            continue;
-        };
-        argn += 1;
-        fmt_value(&mut out, spec, verb, arg, 0);
-    }
-    if !reordered && argn < args.len() {
-        out.push_str("%!(EXTRA ");
-        for (k, a) in args[argn..].iter().enumerate() {
-            if k > 0 {
-                out.push_str(", ");
-            }
-            match a {
-                Value::Nil => out.push_str("<nil>"),
-                _ => {
-                    let _ = write!(out, "{}={}", a.type_name(), sprint_value(a));
-                }
-            }
         }
-        out.push(')');
+    }
+    if !sc.reordered && sc.argn < args.len() {
+        extra(&mut out, &args[sc.argn..]);
     }
     out
+}
+
+fn extra(out: &mut String, args: &[Value]) {
+    out.push_str("%!(EXTRA ");
+    for (k, a) in args.iter().enumerate() {
+        if k > 0 {
+            out.push_str(", ");
+        }
+        match a {
+            Value::Nil => out.push_str("<nil>"),
+            _ => {
+                let _ = write!(out, "{}={}", a.type_name(), sprint_value(a));
+            }
+        }
+    }
+    out.push(')');
 }
 
 fn bad_verb(out: &mut String, verb: char, v: &Value) {

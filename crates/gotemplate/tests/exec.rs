@@ -58,6 +58,11 @@ fn variables_and_scope() {
     assert_eq!(ok("{{$x := .Nested}}{{$x.Inner.Leaf}}", &d()), "leaf");
     assert_eq!(ok("{{$}}", &Value::from(5)), "5");
     assert_eq!(ok("{{$x := .Missing}}{{$x}}", &d()), "<no value>");
+    assert_eq!(ok("{{$i := 0}}{{$e := 0}}{{range $i, $e = .List}}{{end}}{{$i}}{{$e}}", &d()), "2c");
+    assert_eq!(
+        err("{{$x = 1}}", &d()),
+        "template: t:1:2: executing \"t\" at <$x = 1>: undefined variable: $x"
+    );
 }
 
 #[test]
