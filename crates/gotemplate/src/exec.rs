@@ -599,6 +599,23 @@ impl State<'_, '_> {
             }
         }
         let argv = self.eval_call_args(dot, args, fin)?;
+        if user.is_none() && name == "printf" {
+            // Go converts the format argument before the call, so a non-string fails as an
+            // argument error rather than as an error from printf.
+            let ok = matches!(argv[0].basic(), Value::String(_));
+            if !ok {
+                let (pos, at): (Pos, &dyn Display) = match args.get(1) {
+                    Some(a) => (a.pos(), a),
+                    None => call,
+                };
+                let got = argv[0].type_name();
+                return Err(self.err_at(
+                    pos,
+                    at,
+                    format!("wrong type for value; expected string; got {got}"),
+                ));
+            }
+        }
         let r = match user {
             Some(f) => f(&argv),
             None => call_builtin(name, &argv),

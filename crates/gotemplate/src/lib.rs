@@ -14,6 +14,24 @@
 //! assert_eq!(out, r#""a", "b""#);
 //! ```
 //!
+//! Public API: [`Template`] (a named set: [`Template::new`], [`Template::funcs`] /
+//! [`Template::func`], [`Template::option_missingkey_zero`], [`Template::delims`],
+//! [`Template::html_escaping`], [`Template::parse`], [`Template::execute`],
+//! [`Template::execute_template`], [`Template::lookup`]), [`Value`], [`TemplateObject`],
+//! [`Func`], [`Error`] and [`MissingKey`], plus Go's escapers and `strconv.Quote`.
+//!
+//! Differences from Go, on purpose:
+//! - Nesting is bounded more tightly so that a 2 MiB stack always suffices: 100 nested
+//!   control structures or parentheses per template (Go: 10000 parentheses, no bound on
+//!   controls) and 1000 nested template calls plus control bodies at execution (Go: 100000
+//!   template calls).
+//! - Data is dynamic: a plain [`Value::Map`] behaves like `map[string]any`, so under
+//!   `missingkey=zero` a missing key still prints `<no value>` (as Go does for that type);
+//!   host objects choose their element zero value with [`TemplateObject::map_zero`].
+//! - The HTML mode follows contexts while executing instead of checking them statically
+//!   (see [`Template::html_escaping`]).
+//! - User functions receive `&[Value]` and check their own arguments.
+//!
 //! Layout: [`lex`](crate) tokenises, `parse` builds `ast` trees, `exec` evaluates them,
 //! `funcs` and `printf` hold the builtins, `escape` the escapers, `html` the
 //! HTML-context tracking of [`Template::html_escaping`], [`value`] the data model.

@@ -88,7 +88,11 @@ impl Template {
     }
 
     /// Turns on HTML escaping of action output, for HTML email bodies in the manner of
-    /// Go's `html/template`.
+    /// Go's `html/template`: output is escaped for the context it lands in (text, RCDATA,
+    /// attribute values, URL attributes, comments), HTML comments are dropped, missing
+    /// values print nothing, and values made with [`crate::safe_html`] /
+    /// [`crate::safe_url`] are trusted. Script and style contexts only accept numbers and
+    /// booleans (anything else becomes `ZgotmplZ`).
     pub fn html_escaping(mut self, on: bool) -> Self {
         self.html = on;
         self

@@ -248,6 +248,10 @@ fn exec_errors() {
     );
     assert_eq!(ok("{{printf \"%d %d\" 1 2 | len | printf \"%d\"}}", &d()), "3");
     assert_eq!(
+        err("{{printf 1}}", &d()),
+        "template: t:1:9: executing \"t\" at <1>: wrong type for value; expected string; got int"
+    );
+    assert_eq!(
         err("{{9223372036854775808}}", &d()),
         "template: t:1:2: executing \"t\" at <9223372036854775808>: 9223372036854775808 overflows int"
     );
@@ -315,4 +319,11 @@ fn deep_nesting_is_bounded() {
             }
         }
     }
+}
+
+#[test]
+fn templates_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Template>();
+    assert_send_sync::<Value>();
 }
