@@ -327,3 +327,30 @@ fn templates_are_shareable_across_threads() {
     assert_send_sync::<Template>();
     assert_send_sync::<Value>();
 }
+
+#[test]
+fn chains_pipes_and_functions_as_values() {
+    let data = Value::map([
+        ("F", Value::func(|_: &[Value]| Ok(Value::from("called")))),
+        ("M", common::data()),
+    ]);
+    assert_eq!(
+        common::err("{{.F}}", &data),
+        "template: t:1:2: executing \"t\" at <{{.F}}>: can't print {{.F}} of type func(...interface {}) (interface {}, error)"
+    );
+    assert_eq!(common::ok("{{call .F}}", &data), "called");
+    assert_eq!(common::ok("{{(index .M \"Nested\").Inner.Leaf}}", &data), "leaf");
+    assert_eq!(common::ok("{{with .M}}{{.Name | printf \"%s!\" | len}}{{end}}", &data), "6");
+    assert_eq!(common::err("{{nil.X}}", &data), "template: t:1: unexpected . after term \"nil\"");
+    assert_eq!(
+        common::err("{{.M.Name | .M.Name}}", &data),
+        "template: t:1:14: executing \"t\" at <.M.Name>: Name is not a method but has arguments"
+    );
+}
+
+#[test]
+fn whitespace_and_newlines_in_actions() {
+    assert_eq!(ok("{{\n  .Name\n}}", &d()), "world");
+    assert_eq!(ok("a\n  {{- if true }}\n  b\n  {{- end }}\nc", &d()), "a\n  b\nc");
+    assert_eq!(ok("{{- \"x\" }} \t\n{{- \"y\" -}}  z", &d()), "xyz");
+}
