@@ -4,6 +4,7 @@
 //! Layout:
 //! - [`config`]: `alertmanager.yml`: loading, validation, errors with file and line, and the
 //!   Go-compatible rendering that `/api/v2/status` serves as `config.original`.
+//! - [`delimited`]: varint-length-delimited protobuf streams (gossip, full state, snapshots).
 //! - [`dispatch`]: the routing tree, group keys and the dedup decision (aggregation groups
 //!   come with the pipeline).
 //! - [`nflog`]: the notification log: entries, expiry, merge, GC, snapshot, its protobuf
@@ -12,6 +13,7 @@
 //! - [`store`]: the alert store: ingestion defaults, merge of the same fingerprint, GC.
 
 pub mod config;
+pub mod delimited;
 pub mod dispatch;
 pub mod nflog;
 pub mod silence;

@@ -199,44 +199,16 @@ pub enum StreamError {
     InvalidState,
 }
 
-/// Appends `message` to `out` behind its uvarint length (Go's `pbutil.WriteDelimited`).
-pub fn append_delimited(out: &mut Vec<u8>, message: &MeshEntry) {
-    let len = message.encoded_len();
-    out.reserve(len + encoding::encoded_len_varint(len as u64));
-    encoding::encode_varint(len as u64, out);
-    message.encode_raw(out);
-}
-
-/// One length-prefixed message: the form of a single gossip update.
-pub fn encode_delimited(message: &MeshEntry) -> Vec<u8> {
-    let mut out = Vec::new();
-    append_delimited(&mut out, message);
-    out
-}
-
-/// A concatenation of length-prefixed messages, in the order given.
-pub fn encode_stream<'a>(messages: impl IntoIterator<Item = &'a MeshEntry>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for message in messages {
-        append_delimited(&mut out, message);
-    }
-    out
-}
+pub use crate::delimited::{
+    append as append_delimited, encode as encode_delimited, encode_all as encode_stream,
+};
 
 /// Decodes a concatenation of length-prefixed `MeshEntry` messages. A truncated or malformed
 /// message, or one missing its entry or receiver, invalidates the whole stream.
-pub fn decode_stream(mut bytes: &[u8]) -> Result<Vec<MeshEntry>, StreamError> {
+pub fn decode_stream(bytes: &[u8]) -> Result<Vec<MeshEntry>, StreamError> {
     let mut messages = Vec::new();
-    while !bytes.is_empty() {
-        let len = encoding::decode_varint(&mut bytes)
-            .map_err(|error| StreamError::Decode(error.to_string()))?;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= bytes.len())
-            .ok_or_else(|| StreamError::Decode("unexpected EOF".to_owned()))?;
-        let (body, rest) = bytes.split_at(len);
-        let message =
-            MeshEntry::decode(body).map_err(|error| StreamError::Decode(error.to_string()))?;
+    for message in crate::delimited::messages::<MeshEntry>(bytes) {
+        let message = message.map_err(StreamError::Decode)?;
         let entry = message.entry.as_ref();
         // Go fails the unmarshal itself on a bad timestamp, before looking for missing parts.
         if !is_valid_timestamp(entry.and_then(|entry| entry.timestamp.as_ref()))
@@ -248,7 +220,6 @@ pub fn decode_stream(mut bytes: &[u8]) -> Result<Vec<MeshEntry>, StreamError> {
             return Err(StreamError::InvalidState);
         }
         messages.push(message);
-        bytes = rest;
     }
     Ok(messages)
 }

@@ -286,40 +286,18 @@ pub enum StreamError {
     MissingSilence,
 }
 
-/// Appends `message` to `out` with its uvarint length prefix (Go's `pbutil.WriteDelimited`).
-pub fn append_delimited(out: &mut Vec<u8>, message: &MeshSilence) {
-    let len = message.encoded_len();
-    out.reserve(len + encoding::encoded_len_varint(len as u64));
-    encoding::encode_varint(len as u64, out);
-    message.encode_raw(out);
-}
-
-/// One length-prefixed message: the form of a single gossip update.
-pub fn encode_delimited(message: &MeshSilence) -> Vec<u8> {
-    let mut out = Vec::new();
-    append_delimited(&mut out, message);
-    out
-}
+pub use crate::delimited::{append as append_delimited, encode as encode_delimited};
 
 /// Decodes a concatenation of length-prefixed `MeshSilence` messages. As in 0.25, a message
 /// without a silence invalidates the whole stream, and so does a truncated one.
-pub fn decode_stream(mut bytes: &[u8]) -> Result<Vec<MeshSilence>, StreamError> {
+pub fn decode_stream(bytes: &[u8]) -> Result<Vec<MeshSilence>, StreamError> {
     let mut messages = Vec::new();
-    while !bytes.is_empty() {
-        let len = encoding::decode_varint(&mut bytes)
-            .map_err(|error| StreamError::Decode(error.to_string()))?;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= bytes.len())
-            .ok_or_else(|| StreamError::Decode("unexpected EOF".to_owned()))?;
-        let (body, rest) = bytes.split_at(len);
-        let message =
-            MeshSilence::decode(body).map_err(|error| StreamError::Decode(error.to_string()))?;
+    for message in crate::delimited::messages::<MeshSilence>(bytes) {
+        let message = message.map_err(StreamError::Decode)?;
         if message.silence.is_none() {
             return Err(StreamError::MissingSilence);
         }
         messages.push(message);
-        bytes = rest;
     }
     Ok(messages)
 }
