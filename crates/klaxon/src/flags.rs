@@ -28,6 +28,19 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Copies an Alertmanager data directory's `silences` and `nflog` snapshots into the
+    /// store (newer rows already there are kept).
+    #[command(name = "import-alertmanager")]
+    ImportAlertmanager {
+        /// Alertmanager's `--storage.path`.
+        dir: PathBuf,
+        /// Klaxon's `--storage.path` (holds the SQLite file).
+        #[arg(long = "storage.path", default_value = "data/")]
+        storage_path: PathBuf,
+        /// Klaxon's `--storage.url` (empty for SQLite).
+        #[arg(long = "storage.url", default_value = "")]
+        storage_url: String,
+    },
 }
 
 /// Flags of the server, named and defaulted as Alertmanager 0.25 names and defaults them.
@@ -39,6 +52,10 @@ pub struct ServerFlags {
     /// Base path for data storage.
     #[arg(long = "storage.path", default_value = "data/")]
     pub storage_path: PathBuf,
+    /// Database for silences and the notification log: `postgres://...`, or empty for the
+    /// SQLite file `<storage.path>/klaxon.db` (a Klaxon addition).
+    #[arg(long = "storage.url", default_value = "")]
+    pub storage_url: String,
     /// How long to keep data for.
     #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
     pub data_retention: Duration,
