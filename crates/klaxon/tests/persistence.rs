@@ -157,7 +157,7 @@ impl Database {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("klaxon_persistence_{}_{n}", std::process::id());
-        psql(&format!("CREATE DATABASE {name}"));
+        psql("test", &format!("CREATE DATABASE {name}"));
         Database { name }
     }
 
@@ -168,14 +168,15 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        psql("test", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
     }
 }
 
 /// Runs one statement on the test server; fails loudly when PostgreSQL is not there.
-fn psql(statement: &str) {
+fn psql(database: &str, statement: &str) {
     let output = Command::new(crate::support::require_program("psql"))
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-c"])
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1"])
+        .arg("-c")
         .arg(statement)
         .output()
         .expect("run psql");
@@ -230,5 +231,30 @@ async fn imports_alertmanager_snapshots() {
 
     let klaxon = Klaxon::start("127.0.0.59:19093", &klaxon_data.0, &[]);
     assert_eq!(listing(&client, &klaxon.url).await, before);
+    klaxon.stop("TERM");
+}
+
+/// A write the store refuses is answered with 500, never acknowledged; once the store is back
+/// the next change is stored and survives a restart.
+#[tokio::test]
+async fn failed_writes_answer_500() {
+    let database = Database::create();
+    let extra = [format!("--storage.url={}", database.url())];
+    let data = ScratchDir::new("persistence-fail");
+    let client = reqwest::Client::new();
+    let klaxon = Klaxon::start("127.0.0.54:19093", &data.0, &extra);
+    let url = format!("{}/api/v2/silences", klaxon.url);
+    psql(&database.name, "ALTER TABLE silences RENAME TO silences_away");
+    let reply = request(&client, "POST", &url, Some(&silence_body(0))).await;
+    assert_eq!(reply.status, 500, "{}", reply.text);
+    assert!(reply.text.contains("storing the silence change failed"), "{}", reply.text);
+    psql(&database.name, "ALTER TABLE silences_away RENAME TO silences");
+    let reply = request(&client, "POST", &url, Some(&silence_body(1))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let id = reply.json().unwrap()["silenceID"].as_str().unwrap().to_owned();
+    klaxon.stop("KILL");
+    let klaxon = Klaxon::start("127.0.0.54:19093", &data.0, &extra);
+    let after = listing(&reqwest::Client::new(), &klaxon.url).await;
+    assert!(after.iter().any(|s| s["id"] == id.as_str()), "{after:?}");
     klaxon.stop("TERM");
 }
