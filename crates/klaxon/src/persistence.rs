@@ -191,18 +191,26 @@ async fn write_through(
     if !changes_silences(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let _serialized = persistence.write_lock.lock().await;
-    let response = next.run(request).await;
-    // Drained whatever the status: a rejected replacement can still have expired the old
-    // silence, and that change must be stored too.
-    match persistence.flush_silences(&app).await {
-        Ok(()) => response,
-        Err(error) => {
-            tracing::error!(%error, "Storing a silence change failed; answering 500");
-            let body = Json(format!("storing the silence change failed: {error}"));
-            (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
+    // In its own task: a client that hangs up must not cancel a write whose change is
+    // already in memory.
+    let task = tokio::spawn(async move {
+        let _serialized = persistence.write_lock.lock().await;
+        let response = next.run(request).await;
+        // Drained whatever the status: a rejected replacement can still have expired the
+        // old silence, and that change must be stored too.
+        match persistence.flush_silences(&app).await {
+            Ok(()) => response,
+            Err(error) => {
+                tracing::error!(%error, "Storing a silence change failed; answering 500");
+                let body = Json(format!("storing the silence change failed: {error}"));
+                (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
+            }
         }
-    }
+    });
+    task.await.unwrap_or_else(|error| {
+        tracing::error!(%error, "A silence change failed");
+        (StatusCode::INTERNAL_SERVER_ERROR, Json("internal error".to_owned())).into_response()
+    })
 }
 
 #[cfg(test)]
