@@ -14,7 +14,7 @@
 //! Upserts are last-writer-wins on the gossip timestamps, so these writes never replace a
 //! newer row another instance stored.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ use crate::flags::ServerFlags;
 /// The store and what is written to it.
 pub struct Persistence {
     store: Store,
+    /// `--storage.path`, where Alertmanager's snapshot files would be.
+    storage_path: PathBuf,
     /// Held across a silence-changing request and its write-through, so the outbox drained
     /// afterwards holds that request's changes and no other request answers before its own
     /// changes are stored.
@@ -58,6 +60,7 @@ impl Persistence {
         tracing::info!(backend = store.backend(), %location, "Opened the store");
         Ok(Arc::new(Persistence {
             store,
+            storage_path: flags.storage_path.clone(),
             write_lock: tokio::sync::Mutex::new(()),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
         }))
@@ -65,9 +68,17 @@ impl Persistence {
 
     /// Loads the stored silences and notification log into memory. A store that cannot be
     /// read is fatal: serving without the silences would notify what operators silenced.
+    ///
+    /// An empty store next to Alertmanager snapshot files (Klaxon replacing Alertmanager on
+    /// the same `--storage.path`) is filled from them first, so the switch loses nothing.
     pub async fn restore(&self, app: &App) -> Result<(), String> {
-        let silences = self.store.load_silences().await.map_err(|error| error.to_string())?;
-        let nflog = self.store.load_nflog().await.map_err(|error| error.to_string())?;
+        let (mut silences, mut nflog) = self.load().await?;
+        let snapshots = ["silences", "nflog"].iter().any(|f| self.storage_path.join(f).is_file());
+        if silences.is_empty() && nflog.is_empty() && snapshots {
+            let summary = import_snapshots(&self.store, &self.storage_path).await?;
+            tracing::info!(%summary, "Imported Alertmanager's snapshots into the empty store");
+            (silences, nflog) = self.load().await?;
+        }
         let mut state = app.silences();
         state.load_snapshot(&silences).map_err(|error| format!("stored silences: {error}"))?;
         // Loading is not a local change; nothing of it is to be written back or gossiped.
@@ -79,6 +90,12 @@ impl Persistence {
         log.take_broadcasts();
         tracing::info!(silences = count, nflog = log.len(), "Loaded state from the store");
         Ok(())
+    }
+
+    async fn load(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
+        let silences = self.store.load_silences().await.map_err(|error| error.to_string())?;
+        let nflog = self.store.load_nflog().await.map_err(|error| error.to_string())?;
+        Ok((silences, nflog))
     }
 
     /// Wraps the API so silence changes are stored before they are answered.
@@ -154,6 +171,13 @@ pub async fn import_alertmanager(
     storage_url: &str,
 ) -> Result<String, String> {
     let store = Store::open(storage_url, storage_path).await.map_err(|error| error.to_string())?;
+    let summary = import_snapshots(&store, dir).await;
+    store.close().await;
+    summary
+}
+
+/// Upserts the `silences` and `nflog` snapshot files of `dir` and says what it did.
+async fn import_snapshots(store: &Store, dir: &Path) -> Result<String, String> {
     let mut summary = Vec::new();
     for name in ["silences", "nflog"] {
         let path = dir.join(name);
@@ -172,7 +196,6 @@ pub async fn import_alertmanager(
         .map_err(|error| format!("importing {}: {error}", path.display()))?;
         summary.push(format!("{name}: {written} imported from {}", path.display()));
     }
-    store.close().await;
     Ok(summary.join("\n"))
 }
 

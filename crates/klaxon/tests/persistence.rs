@@ -232,6 +232,11 @@ async fn imports_alertmanager_snapshots() {
     let klaxon = Klaxon::start("127.0.0.59:19093", &klaxon_data.0, &[]);
     assert_eq!(listing(&client, &klaxon.url).await, before);
     klaxon.stop("TERM");
+
+    // Klaxon started in Alertmanager's place, on its data directory, imports by itself.
+    let klaxon = Klaxon::start("127.0.0.59:19093", &am_data.0, &[]);
+    assert_eq!(listing(&reqwest::Client::new(), &klaxon.url).await, before);
+    klaxon.stop("TERM");
 }
 
 /// A write the store refuses is answered with 500, never acknowledged; once the store is back
