@@ -220,5 +220,24 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.server.cluster.peer.len(), 2);
         assert_eq!(cli.server.data_retention, Duration::from_secs(120 * 3600));
+        assert_eq!(cli.server.storage_url, "", "SQLite under --storage.path by default");
+    }
+
+    #[test]
+    fn import_alertmanager_parses() {
+        let cli = Cli::try_parse_from([
+            "klaxon",
+            "import-alertmanager",
+            "/var/lib/alertmanager",
+            "--storage.url=postgres://am@db/klaxon",
+        ])
+        .unwrap();
+        let Some(Command::ImportAlertmanager { dir, storage_path, storage_url }) = cli.command
+        else {
+            panic!("not the import command");
+        };
+        assert_eq!(dir, PathBuf::from("/var/lib/alertmanager"));
+        assert_eq!(storage_path, PathBuf::from("data/"));
+        assert_eq!(storage_url, "postgres://am@db/klaxon");
     }
 }
