@@ -241,3 +241,15 @@ async fn invalid_schema_names_are_refused() {
     let error = Store::postgres_in_schema(&postgres_url(), "x; DROP TABLE y").await.unwrap_err();
     assert!(matches!(error, store::StoreError::InvalidSchema(_)));
 }
+
+async fn binary_group_keys(scratch: &Scratch) {
+    let mut binary = mesh_entry("x", 0);
+    binary.entry.as_mut().unwrap().group_key = vec![0xff, 0xfe, b':'];
+    let text = mesh_entry("x", 0);
+    let stream = nflogpb::encode_stream([&binary, &text]);
+    assert_eq!(scratch.store.upsert_nflog(&stream).await.unwrap(), 2);
+    let loaded = nflogpb::decode_stream(&scratch.store.load_nflog().await.unwrap()).unwrap();
+    assert_eq!(loaded.len(), 2);
+    assert!(loaded.contains(&binary) && loaded.contains(&text));
+}
+both_backends!(sqlite_binary_group_keys, postgres_binary_group_keys, binary_group_keys);
