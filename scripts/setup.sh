@@ -16,6 +16,37 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_packages[@]}" >/dev/null
 fi
 
+# PostgreSQL: the store's second backend, tested against a real server on 127.0.0.1:5432
+# (trust authentication on loopback, user postgres, database test).
+if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+  echo "setup: installing postgresql" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+pg_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+pg_conf_dir=/etc/postgresql/$pg_version/main
+if ! grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$pg_conf_dir/pg_hba.conf"; then
+  # Tests connect without a password; only loopback is trusted.
+  sed -i '1i host all all 127.0.0.1/32 trust' "$pg_conf_dir/pg_hba.conf"
+  if pg_isready -h 127.0.0.1 -q; then
+    pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload
+  fi
+fi
+if ! pg_isready -h 127.0.0.1 -q; then
+  echo "setup: starting PostgreSQL $pg_version" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
+  for _ in $(seq 1 50); do
+    pg_isready -h 127.0.0.1 -q && break
+    sleep 0.2
+  done
+  pg_isready -h 127.0.0.1
+fi
+if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1; then
+  echo "setup: creating database test" >&2
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest" >&2
   cargo install cargo-nextest --locked

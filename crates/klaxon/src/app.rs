@@ -164,8 +164,10 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
         return Err("--web.config.file is not supported yet".to_owned());
     }
     let app = App::new(&flags, Arc::new(SystemClock))?;
+    let persistence = crate::persistence::Persistence::open(&flags).await?;
+    persistence.restore(&app).await?;
     let prefix = route_prefix(&flags, &app.external_url);
-    let router = crate::api::router(app.clone(), &prefix);
+    let router = persistence.wrap(app.clone(), crate::api::router(app.clone(), &prefix));
     let mut servers = tokio::task::JoinSet::new();
     let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
     for address in &flags.web_listen_address {
@@ -183,6 +185,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
         });
     }
     spawn_maintenance(app.clone(), &flags);
+    persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
     spawn_reload_on_sighup(app.clone());
     wait_for_termination().await;
     tracing::info!("Received termination request, exiting gracefully");
@@ -191,6 +194,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     if tokio::time::timeout(SHUTDOWN_DRAIN_MAX, drain).await.is_err() {
         tracing::warn!("HTTP connections still open after the drain bound; exiting anyway");
     }
+    persistence.shutdown(&app).await;
     Ok(())
 }
 

@@ -28,6 +28,19 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Copies an Alertmanager data directory's `silences` and `nflog` snapshots into the
+    /// store (newer rows already there are kept).
+    #[command(name = "import-alertmanager")]
+    ImportAlertmanager {
+        /// Alertmanager's `--storage.path`.
+        dir: PathBuf,
+        /// Klaxon's `--storage.path` (holds the SQLite file).
+        #[arg(long = "storage.path", default_value = "data/")]
+        storage_path: PathBuf,
+        /// Klaxon's `--storage.url` (empty for SQLite).
+        #[arg(long = "storage.url", default_value = "")]
+        storage_url: String,
+    },
 }
 
 /// Flags of the server, named and defaulted as Alertmanager 0.25 names and defaults them.
@@ -39,6 +52,10 @@ pub struct ServerFlags {
     /// Base path for data storage.
     #[arg(long = "storage.path", default_value = "data/")]
     pub storage_path: PathBuf,
+    /// Database for silences and the notification log: `postgres://...`, or empty for the
+    /// SQLite file `<storage.path>/klaxon.db` (a Klaxon addition).
+    #[arg(long = "storage.url", default_value = "")]
+    pub storage_url: String,
     /// How long to keep data for.
     #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
     pub data_retention: Duration,
@@ -203,5 +220,24 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.server.cluster.peer.len(), 2);
         assert_eq!(cli.server.data_retention, Duration::from_secs(120 * 3600));
+        assert_eq!(cli.server.storage_url, "", "SQLite under --storage.path by default");
+    }
+
+    #[test]
+    fn import_alertmanager_parses() {
+        let cli = Cli::try_parse_from([
+            "klaxon",
+            "import-alertmanager",
+            "/var/lib/alertmanager",
+            "--storage.url=postgres://am@db/klaxon",
+        ])
+        .unwrap();
+        let Some(Command::ImportAlertmanager { dir, storage_path, storage_url }) = cli.command
+        else {
+            panic!("not the import command");
+        };
+        assert_eq!(dir, PathBuf::from("/var/lib/alertmanager"));
+        assert_eq!(storage_path, PathBuf::from("data/"));
+        assert_eq!(storage_url, "postgres://am@db/klaxon");
     }
 }

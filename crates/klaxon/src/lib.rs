@@ -6,6 +6,7 @@
 //! - [`app`]: shared state, reload, maintenance, signals and shutdown.
 //! - [`api`]: the HTTP API.
 //! - [`metrics`]: the metrics that `/metrics` serves.
+//! - [`persistence`]: loading from and writing through to the store.
 //! - [`check_config`]: `klaxon check-config`.
 
 pub mod api;
@@ -13,3 +14,4 @@ pub mod app;
 pub mod check_config;
 pub mod flags;
 pub mod metrics;
+pub mod persistence;

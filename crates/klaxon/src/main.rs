@@ -15,6 +15,24 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Some(Command::ImportAlertmanager { dir, storage_path, storage_url }) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("start the runtime");
+            let import =
+                klaxon::persistence::import_alertmanager(&dir, &storage_path, &storage_url);
+            match runtime.block_on(import) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("klaxon import-alertmanager: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         None => run_server(cli.server),
     }
 }

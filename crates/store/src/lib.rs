@@ -1,0 +1,389 @@
+//! Durable storage of silences and notification-log entries, so a crash (even SIGKILL)
+//! loses nothing that was acknowledged. One [`Store`] interface over two backends:
+//! - SQLite (the default): one file, WAL mode, a busy timeout, nothing to set up;
+//! - PostgreSQL: a pooled connection to a server, shared by several instances if wanted.
+//!
+//! Rows keep the exact protobuf messages (`MeshSilence`, `MeshEntry`) that gossip and
+//! snapshots use; the store reads and returns the same delimited streams, so the domain
+//! crates need no knowledge of SQL. Writes are last-writer-wins on the timestamps gossip
+//! uses (`updated_at` for silences, the entry timestamp for the notification log): an upsert
+//! never overwrites a newer row, so instances writing concurrently converge.
+//!
+//! The SQL is shared between the backends (numbered `$n` placeholders and `ON CONFLICT`
+//! work in both); only the migrations differ, in the blob column type.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+mod rows;
+
+pub use rows::unix_nanos;
+use rows::{NflogRow, SilenceRow};
+
+/// The SQLite file's name under `--storage.path`.
+pub const SQLITE_FILE_NAME: &str = "klaxon.db";
+
+/// How long a SQLite writer waits for another to finish before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite allows one writer at a time; a few connections let reads proceed meanwhile.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// PostgreSQL connections per process.
+const POSTGRES_MAX_CONNECTIONS: u32 = 8;
+/// How long to wait for a pooled connection before failing the operation.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most rows a load returns; far above any real silence count, it bounds memory if a table
+/// was filled by something else.
+const LOAD_ROWS_MAX: i64 = 10_000_000;
+
+/// A failed store operation, with what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or reached.
+    #[error("opening the {backend} store at {location}: {source}")]
+    Open {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The file or URL (without a password).
+        location: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The storage directory could not be created.
+    #[error("creating the storage directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Applying the embedded migrations failed.
+    #[error("migrating the {backend} store: {source}")]
+    Migrate {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The migrator's error.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("{operation}: {source}")]
+    Query {
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stream handed to the store was not a valid delimited stream.
+    #[error("decoding the {what} stream to store: {message}")]
+    Decode {
+        /// `silence` or `notification log`.
+        what: &'static str,
+        /// The decoder's error.
+        message: String,
+    },
+    /// A stored row no longer decodes.
+    #[error("corrupt row {key:?} in table {table}")]
+    CorruptRow {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+    },
+    /// A PostgreSQL schema name that is not a plain identifier.
+    #[error("invalid schema name {0:?}: use lowercase letters, digits and underscores")]
+    InvalidSchema(String),
+}
+
+/// Rows removed by [`Store::gc`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GcOutcome {
+    /// Silences removed.
+    pub silences: u64,
+    /// Notification-log entries removed.
+    pub nflog: u64,
+}
+
+/// The storage backend, chosen at open time.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// A SQLite file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+/// Runs the same body against whichever pool the store has; the SQL is shared, only the
+/// driver types differ, and a generic function over both would need a page of trait bounds.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+const UPSERT_SILENCE: &str = "INSERT INTO silences (id, updated_at_ns, expires_at_ns, mesh) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+     updated_at_ns = excluded.updated_at_ns, expires_at_ns = excluded.expires_at_ns, \
+     mesh = excluded.mesh WHERE silences.updated_at_ns < excluded.updated_at_ns";
+
+const UPSERT_NFLOG: &str = "INSERT INTO nflog (key, timestamp_ns, expires_at_ns, mesh) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET \
+     timestamp_ns = excluded.timestamp_ns, expires_at_ns = excluded.expires_at_ns, \
+     mesh = excluded.mesh WHERE nflog.timestamp_ns < excluded.timestamp_ns";
+
+impl Store {
+    /// Opens the store that the flags name: `url` when non-empty (`postgres://...` or
+    /// `sqlite://...`), else the SQLite file [`SQLITE_FILE_NAME`] under `storage_path`.
+    pub async fn open(url: &str, storage_path: &Path) -> Result<Store, StoreError> {
+        if url.is_empty() {
+            return Store::sqlite(&storage_path.join(SQLITE_FILE_NAME)).await;
+        }
+        match url.strip_prefix("sqlite://") {
+            Some(path) => Store::sqlite(Path::new(path)).await,
+            None => Store::postgres(url).await,
+        }
+    }
+
+    /// Opens (creating if needed, with its directory) a SQLite file and migrates it.
+    pub async fn sqlite(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        // FULL sync: an acknowledged silence must survive power loss too, and silence writes
+        // are rare enough that the extra fsync costs nothing noticeable.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(SQLITE_MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                backend: "sqlite",
+                location: path.display().to_string(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { backend: "sqlite", source })?;
+        Ok(Store::Sqlite(pool))
+    }
+
+    /// Connects to PostgreSQL and migrates the database's default schema.
+    pub async fn postgres(url: &str) -> Result<Store, StoreError> {
+        Store::postgres_with(url, None).await
+    }
+
+    /// Connects to PostgreSQL and keeps everything, migrations included, in `schema`
+    /// (created if missing): tests isolate themselves this way, and so can several
+    /// clusters sharing one database.
+    pub async fn postgres_in_schema(url: &str, schema: &str) -> Result<Store, StoreError> {
+        let plain = !schema.is_empty()
+            && schema.len() <= 63
+            && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !plain {
+            return Err(StoreError::InvalidSchema(schema.to_owned()));
+        }
+        Store::postgres_with(url, Some(schema)).await
+    }
+
+    async fn postgres_with(url: &str, schema: Option<&str>) -> Result<Store, StoreError> {
+        let open_error =
+            |source| StoreError::Open { backend: "postgres", location: redact(url), source };
+        let mut options: PgConnectOptions = url.parse().map_err(open_error)?;
+        if let Some(schema) = schema {
+            options = options.options([("search_path", schema)]);
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(url)
+                .await
+                .map_err(open_error)?;
+            // The name was checked to be a plain identifier, so it is safe to splice in.
+            let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+            sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(&admin)
+                .await
+                .map_err(|source| StoreError::Query { operation: "creating the schema", source })?;
+            admin.close().await;
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { backend: "postgres", source })?;
+        Ok(Store::Postgres(pool))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Stores every `MeshSilence` of a delimited stream (a `take_broadcasts()` item, a
+    /// snapshot or a peer's full state) in one transaction. A row is replaced only by a
+    /// strictly newer `updated_at`, as the gossip merge decides. Returns how many rows were
+    /// written (older or equal ones are skipped).
+    pub async fn upsert_silences(&self, stream: &[u8]) -> Result<u64, StoreError> {
+        let rows = rows::silence_rows(stream)?;
+        self.write_silences(&rows).await
+    }
+
+    async fn write_silences(&self, rows: &[SilenceRow]) -> Result<u64, StoreError> {
+        let fail = |source| StoreError::Query { operation: "storing silences", source };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(fail)?;
+            let mut written = 0;
+            for row in rows {
+                written += sqlx::query(UPSERT_SILENCE)
+                    .bind(&row.id)
+                    .bind(row.updated_at_ns)
+                    .bind(row.expires_at_ns)
+                    .bind(&row.mesh)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .rows_affected();
+            }
+            tx.commit().await.map_err(fail)?;
+            Ok(written)
+        })
+    }
+
+    /// Stores every `MeshEntry` of a delimited stream in one transaction, replacing a row
+    /// only with a strictly newer entry timestamp. Returns how many rows were written.
+    pub async fn upsert_nflog(&self, stream: &[u8]) -> Result<u64, StoreError> {
+        let rows = rows::nflog_rows(stream)?;
+        self.write_nflog(&rows).await
+    }
+
+    async fn write_nflog(&self, rows: &[NflogRow]) -> Result<u64, StoreError> {
+        let fail = |source| StoreError::Query { operation: "storing the notification log", source };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(fail)?;
+            let mut written = 0;
+            for row in rows {
+                written += sqlx::query(UPSERT_NFLOG)
+                    .bind(&row.key)
+                    .bind(row.timestamp_ns)
+                    .bind(row.expires_at_ns)
+                    .bind(&row.mesh)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?
+                    .rows_affected();
+            }
+            tx.commit().await.map_err(fail)?;
+            Ok(written)
+        })
+    }
+
+    /// Every stored silence as one delimited `MeshSilence` stream, ordered by id: what
+    /// `Silences::load_snapshot` reads.
+    pub async fn load_silences(&self) -> Result<Vec<u8>, StoreError> {
+        let fail = |source| StoreError::Query { operation: "loading silences", source };
+        let sql = "SELECT id, mesh FROM silences ORDER BY id LIMIT $1";
+        let found: Vec<(String, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
+        });
+        let mut messages = Vec::with_capacity(found.len());
+        for (id, mesh) in found {
+            rows::check_silence(&id, &mesh)?;
+            messages.push(mesh);
+        }
+        Ok(rows::delimited(&messages))
+    }
+
+    /// Every stored notification-log entry as one delimited `MeshEntry` stream, ordered by
+    /// key: what `NotificationLog::load_snapshot` reads.
+    pub async fn load_nflog(&self) -> Result<Vec<u8>, StoreError> {
+        let fail = |source| StoreError::Query { operation: "loading the notification log", source };
+        let sql = "SELECT key, mesh FROM nflog ORDER BY key LIMIT $1";
+        let found: Vec<(String, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
+        });
+        let mut messages = Vec::with_capacity(found.len());
+        for (key, mesh) in found {
+            rows::check_nflog(&key, &mesh)?;
+            messages.push(mesh);
+        }
+        Ok(rows::delimited(&messages))
+    }
+
+    /// Deletes rows whose `expires_at` is not after `now`, the in-memory GC's rule.
+    pub async fn gc(&self, now: DateTime<Utc>) -> Result<GcOutcome, StoreError> {
+        let fail = |source| StoreError::Query { operation: "collecting expired rows", source };
+        let now = unix_nanos(now);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(fail)?;
+            let silences = sqlx::query("DELETE FROM silences WHERE expires_at_ns <= $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+            let nflog = sqlx::query("DELETE FROM nflog WHERE expires_at_ns <= $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+            tx.commit().await.map_err(fail)?;
+            Ok(GcOutcome { silences, nflog })
+        })
+    }
+
+    /// Waits for open connections to finish and closes the pool.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// The URL without its password, for error messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -1,0 +1,255 @@
+//! The store against both real backends: SQLite in a scratch directory and the PostgreSQL
+//! server on 127.0.0.1:5432 (a unique schema per test, dropped afterwards). PostgreSQL being
+//! unreachable fails the tests: run `scripts/setup.sh`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use alertmanager::nflog::nflogpb::{self, Entry, MeshEntry, Receiver};
+use alertmanager::silence::silencepb::{self, MeshSilence, Silence, Timestamp};
+use chrono::{DateTime, Utc};
+use store::Store;
+
+/// The test server's admin URL; `KLAXON_TEST_POSTGRES_URL` overrides it.
+fn postgres_url() -> String {
+    std::env::var("KLAXON_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn unique(label: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!("{label}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A store on one backend, with whatever it needs removed on drop.
+struct Scratch {
+    store: Store,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Schema(String),
+}
+
+impl Scratch {
+    async fn sqlite() -> Scratch {
+        let dir = std::env::temp_dir().join(unique("klaxon-store"));
+        let store = Store::open("", &dir).await.expect("open sqlite");
+        Scratch { store, cleanup: Cleanup::Dir(dir) }
+    }
+
+    async fn postgres() -> Scratch {
+        let schema = unique("klaxon_store_test");
+        let store = Store::postgres_in_schema(&postgres_url(), &schema).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {} is required (run scripts/setup.sh): {e}", postgres_url())
+        });
+        Scratch { store, cleanup: Cleanup::Schema(schema) }
+    }
+
+    /// A second, independent handle on the same database (another process, in effect).
+    async fn reopen(&self) -> Store {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => Store::open("", dir).await.expect("reopen sqlite"),
+            Cleanup::Schema(schema) => {
+                Store::postgres_in_schema(&postgres_url(), schema).await.expect("reopen postgres")
+            }
+        }
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema(schema) => {
+                let admin = Store::postgres(&postgres_url()).await.expect("connect for cleanup");
+                if let Store::Postgres(pool) = &admin {
+                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    sqlx::query(sqlx::AssertSqlSafe(drop))
+                        .execute(pool)
+                        .await
+                        .expect("drop test schema");
+                }
+                admin.close().await;
+            }
+        }
+    }
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + seconds, 123_456_789).unwrap()
+}
+
+fn mesh_silence(id: &str, updated: i64, comment: &str) -> MeshSilence {
+    MeshSilence {
+        silence: Some(Silence {
+            id: id.to_owned(),
+            matchers: vec![silencepb::Matcher {
+                r#type: silencepb::MatcherType::Equal as i32,
+                name: "alertname".to_owned(),
+                pattern: "Down".to_owned(),
+            }],
+            starts_at: Some(Timestamp::from_time(at(0))),
+            ends_at: Some(Timestamp::from_time(at(3600))),
+            updated_at: Some(Timestamp::from_time(at(updated))),
+            created_by: "test".to_owned(),
+            comment: comment.to_owned(),
+            ..Silence::default()
+        }),
+        expires_at: Some(Timestamp::from_time(at(3600 + updated))),
+    }
+}
+
+fn mesh_entry(group: &str, timestamp: i64) -> MeshEntry {
+    MeshEntry {
+        entry: Some(Entry {
+            group_key: format!("{{}}:{{group=\"{group}\"}}").into_bytes(),
+            receiver: Some(Receiver::new("team", "webhook", 0)),
+            timestamp: Some(Timestamp::from_time(at(timestamp))),
+            firing_alerts: vec![1, 2, 3],
+            ..Entry::default()
+        }),
+        expires_at: Some(Timestamp::from_time(at(timestamp + 600))),
+    }
+}
+
+fn loaded_silences(stream: &[u8]) -> Vec<MeshSilence> {
+    silencepb::decode_stream(stream).expect("stored silences decode")
+}
+
+/// Runs one scenario on both backends.
+macro_rules! both_backends {
+    ($sqlite:ident, $postgres:ident, $scenario:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let scratch = Scratch::sqlite().await;
+            $scenario(&scratch).await;
+            scratch.finish().await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let scratch = Scratch::postgres().await;
+            $scenario(&scratch).await;
+            scratch.finish().await;
+        }
+    };
+}
+
+async fn round_trip(scratch: &Scratch) {
+    let store = &scratch.store;
+    assert!(store.load_silences().await.unwrap().is_empty());
+    let a = mesh_silence("a", 1, "first");
+    let b = mesh_silence("b", 2, "second");
+    let mut stream = silencepb::encode_delimited(&b);
+    stream.extend(silencepb::encode_delimited(&a));
+    assert_eq!(store.upsert_silences(&stream).await.unwrap(), 2);
+    // Another handle (a restarted process) sees the same rows, byte for byte, ordered by id.
+    let other = scratch.reopen().await;
+    assert_eq!(loaded_silences(&other.load_silences().await.unwrap()), vec![a, b]);
+    other.close().await;
+}
+both_backends!(sqlite_round_trip, postgres_round_trip, round_trip);
+
+async fn last_writer_wins(scratch: &Scratch) {
+    let store = &scratch.store;
+    let newer = mesh_silence("s", 10, "newer");
+    store.upsert_silences(&silencepb::encode_delimited(&newer)).await.unwrap();
+    // An older or equally old write never replaces the newer row.
+    for (updated, comment) in [(5, "older"), (10, "same time")] {
+        let stale = mesh_silence("s", updated, comment);
+        let written = store.upsert_silences(&silencepb::encode_delimited(&stale)).await.unwrap();
+        assert_eq!(written, 0, "{comment}");
+    }
+    assert_eq!(loaded_silences(&store.load_silences().await.unwrap()), vec![newer]);
+    let newest = mesh_silence("s", 11, "newest");
+    assert_eq!(store.upsert_silences(&silencepb::encode_delimited(&newest)).await.unwrap(), 1);
+    assert_eq!(loaded_silences(&store.load_silences().await.unwrap()), vec![newest.clone()]);
+    // Within one stream, the newest copy of an id wins whatever the order.
+    let mut stream = silencepb::encode_delimited(&mesh_silence("t", 3, "three"));
+    stream.extend(silencepb::encode_delimited(&mesh_silence("t", 2, "two")));
+    store.upsert_silences(&stream).await.unwrap();
+    let all = loaded_silences(&store.load_silences().await.unwrap());
+    assert_eq!(all[1].silence.as_ref().unwrap().comment, "three");
+}
+both_backends!(sqlite_last_writer_wins, postgres_last_writer_wins, last_writer_wins);
+
+async fn concurrent_writers(scratch: &Scratch) {
+    const WRITERS: i64 = 4;
+    const UPDATES: i64 = 25;
+    let mut handles = Vec::new();
+    for writer in 0..WRITERS {
+        let store = scratch.reopen().await;
+        handles.push(tokio::spawn(async move {
+            // Every writer updates the shared silence and its own, interleaved with the others.
+            for update in 0..UPDATES {
+                let time = update * WRITERS + writer;
+                let shared = mesh_silence("shared", time, &format!("w{writer} u{update}"));
+                let own = mesh_silence(&format!("own{writer}"), time, "mine");
+                let mut stream = silencepb::encode_delimited(&shared);
+                stream.extend(silencepb::encode_delimited(&own));
+                store.upsert_silences(&stream).await.expect("concurrent upsert");
+            }
+            store.close().await;
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let all = loaded_silences(&scratch.store.load_silences().await.unwrap());
+    assert_eq!(all.len(), WRITERS as usize + 1);
+    let shared = all.iter().find(|m| m.silence.as_ref().unwrap().id == "shared").unwrap();
+    // Whatever the interleaving, the row holds the newest write of all.
+    let newest = UPDATES * WRITERS - 1;
+    assert_eq!(
+        shared,
+        &mesh_silence("shared", newest, &format!("w{} u{}", WRITERS - 1, UPDATES - 1))
+    );
+}
+both_backends!(sqlite_concurrent_writers, postgres_concurrent_writers, concurrent_writers);
+
+async fn nflog_and_gc(scratch: &Scratch) {
+    let store = &scratch.store;
+    let entries = [mesh_entry("a", 0), mesh_entry("b", 100)];
+    store.upsert_nflog(&nflogpb::encode_stream(&entries)).await.unwrap();
+    // An older entry for the same key is ignored.
+    store.upsert_nflog(&nflogpb::encode_stream([&mesh_entry("a", -5)])).await.unwrap();
+    let loaded = nflogpb::decode_stream(&store.load_nflog().await.unwrap()).unwrap();
+    assert_eq!(loaded, entries.to_vec());
+    store.upsert_silences(&silencepb::encode_delimited(&mesh_silence("s", 0, "x"))).await.unwrap();
+    // Entry "a" expires at +600, the silence at +3600, entry "b" at +700.
+    let removed = store.gc(at(650)).await.unwrap();
+    assert_eq!((removed.silences, removed.nflog), (0, 1));
+    let removed = store.gc(at(3600)).await.unwrap();
+    assert_eq!((removed.silences, removed.nflog), (1, 1));
+    assert!(store.load_nflog().await.unwrap().is_empty());
+    assert!(store.load_silences().await.unwrap().is_empty());
+}
+both_backends!(sqlite_nflog_and_gc, postgres_nflog_and_gc, nflog_and_gc);
+
+async fn rejects_garbage(scratch: &Scratch) {
+    let error = scratch.store.upsert_silences(&[0x05, 0x01]).await.unwrap_err();
+    assert!(error.to_string().contains("silence"), "{error}");
+    assert!(scratch.store.load_silences().await.unwrap().is_empty());
+}
+both_backends!(sqlite_rejects_garbage, postgres_rejects_garbage, rejects_garbage);
+
+#[tokio::test]
+async fn invalid_schema_names_are_refused() {
+    let error = Store::postgres_in_schema(&postgres_url(), "x; DROP TABLE y").await.unwrap_err();
+    assert!(matches!(error, store::StoreError::InvalidSchema(_)));
+}
+
+async fn binary_group_keys(scratch: &Scratch) {
+    let mut binary = mesh_entry("x", 0);
+    binary.entry.as_mut().unwrap().group_key = vec![0xff, 0xfe, b':'];
+    let text = mesh_entry("x", 0);
+    let stream = nflogpb::encode_stream([&binary, &text]);
+    assert_eq!(scratch.store.upsert_nflog(&stream).await.unwrap(), 2);
+    let loaded = nflogpb::decode_stream(&scratch.store.load_nflog().await.unwrap()).unwrap();
+    assert_eq!(loaded.len(), 2);
+    assert!(loaded.contains(&binary) && loaded.contains(&text));
+}
+both_backends!(sqlite_binary_group_keys, postgres_binary_group_keys, binary_group_keys);
