@@ -10,9 +10,12 @@
 //!   encoding (`nflogpb`) and the gossip outbox.
 //! - [`silence`]: silences, their protobuf encoding (`silencepb`), states, limits, GC, merge.
 //! - [`store`]: the alert store: ingestion defaults, merge of the same fingerprint, GC.
+//! - [`template`]: notification templates: Alertmanager's template data and functions on
+//!   the `gotemplate` engine.
 
 pub mod config;
 pub mod dispatch;
 pub mod nflog;
 pub mod silence;
 pub mod store;
+pub mod template;

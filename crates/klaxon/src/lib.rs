@@ -7,9 +7,11 @@
 //! - [`api`]: the HTTP API.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`check_config`]: `klaxon check-config`.
+//! - [`template_render`]: `klaxon template render`.
 
 pub mod api;
 pub mod app;
 pub mod check_config;
 pub mod flags;
 pub mod metrics;
+pub mod template_render;

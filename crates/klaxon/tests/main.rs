@@ -7,3 +7,4 @@ mod cli;
 mod readme;
 mod server;
 mod support;
+mod templates;
