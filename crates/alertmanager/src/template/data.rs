@@ -82,6 +82,12 @@ impl TemplateObject for Kv {
         )
     }
 
+    /// The underlying map, so that `printf` verbs, `eq` and `slice` treat a KV as Go
+    /// treats a map kind.
+    fn basic(&self) -> Option<Value> {
+        Some(Value::map(self.0.iter().map(|(k, v)| (k.as_str(), Value::from(v.as_str())))))
+    }
+
     fn display(&self) -> String {
         let items: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v}")).collect();
         format!("map{}", print_list(items.iter().map(String::as_str)))
@@ -180,6 +186,11 @@ impl TemplateObject for Pairs {
                 .map(|(i, p)| (Value::from(i), Value::object(p.clone())))
                 .collect(),
         )
+    }
+
+    /// The underlying slice (Go's slice kind: sliceable, not comparable).
+    fn basic(&self) -> Option<Value> {
+        Some(Value::list(self.0.iter().map(|p| Value::object(p.clone()))))
     }
 
     fn display(&self) -> String {
@@ -290,6 +301,11 @@ impl TemplateObject for Alerts {
                 .map(|(i, a)| (Value::from(i), Value::object(a.clone())))
                 .collect(),
         )
+    }
+
+    /// The underlying slice (Go's slice kind: sliceable, not comparable).
+    fn basic(&self) -> Option<Value> {
+        Some(Value::list(self.alerts.iter().map(|a| Value::object(a.clone()))))
     }
 
     fn display(&self) -> String {
