@@ -8,17 +8,20 @@
 //! fail with "not defined" here.
 //!
 //! Layout: `data` holds the Go types, `time` Go's `time.Time` and layout formatter, `funcs`
-//! the function map, `json` decoding data from JSON (`amtool template render
+//! the 0.25 function map, `newer_funcs` the functions of later releases (opt-in), `json`
+//! decoding data from JSON (`amtool template render
 //! --template.data`).
 
 mod data;
 mod funcs;
 mod json;
+mod newer_funcs;
 mod time;
 
 pub use data::{Alert, Alerts, Data, Kv, Pair, Pairs};
 pub use funcs::default_funcs;
 pub use json::data_from_json;
+pub use newer_funcs::{Clock, GoDuration, newer_funcs};
 pub use time::GoTime;
 
 use std::path::Path;
@@ -50,16 +53,30 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// Empty sets with the function map and `missingkey=zero`.
+    /// Empty sets with the 0.25 function map and `missingkey=zero`.
     pub fn new() -> Templates {
-        let base = gotemplate::Template::new("").funcs(default_funcs()).option_missingkey_zero();
+        Templates::with_funcs(Vec::new())
+    }
+
+    /// Empty sets with the 0.25 function map plus `extra` (e.g. [`newer_funcs`]), which
+    /// wins over a 0.25 function of the same name.
+    pub fn with_funcs(extra: Vec<(&'static str, gotemplate::Func)>) -> Templates {
+        let base = gotemplate::Template::new("")
+            .funcs(default_funcs())
+            .funcs(extra)
+            .option_missingkey_zero();
         Templates { html: base.clone().html_escaping(true), text: base }
+    }
+
+    /// Parses every file the globs match into empty 0.25 sets; see [`Templates::load_globs`].
+    pub fn from_globs<S: AsRef<str>>(globs: &[S]) -> Result<Templates, LoadError> {
+        Templates::new().load_globs(globs)
     }
 
     /// Parses every file the globs match, each as a template named by its base name (Go's
     /// `ParseGlob`). A glob matching nothing is fine: files may appear later.
-    pub fn from_globs<S: AsRef<str>>(globs: &[S]) -> Result<Templates, LoadError> {
-        let mut t = Templates::new();
+    pub fn load_globs<S: AsRef<str>>(self, globs: &[S]) -> Result<Templates, LoadError> {
+        let mut t = self;
         for pattern in globs {
             let paths = glob::glob(pattern.as_ref()).map_err(|_| LoadError::BadPattern)?;
             for path in paths.filter_map(Result::ok) {
