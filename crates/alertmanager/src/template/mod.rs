@@ -32,9 +32,11 @@ pub enum LoadError {
     /// The glob pattern is malformed (Go: `filepath.ErrBadPattern`).
     #[error("syntax error in pattern")]
     BadPattern,
-    /// A matched file could not be read.
-    #[error("open {path}: {reason}")]
+    /// A matched file could not be opened or read (Go says `read` for a directory).
+    #[error("{op} {path}: {reason}")]
     Read {
+        /// `open` or `read`, the failing system call.
+        op: &'static str,
         /// The file.
         path: String,
         /// Why.
@@ -88,6 +90,7 @@ impl Templates {
 
     fn parse_file(&mut self, path: &Path) -> Result<(), LoadError> {
         let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+            op: if path.is_dir() { "read" } else { "open" },
             path: path.display().to_string(),
             reason: io_reason(&e),
         })?;
