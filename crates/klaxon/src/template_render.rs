@@ -19,7 +19,8 @@ pub fn run(flags: &TemplateRenderFlags) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("klaxon: error: {error}");
+            // amtool (kingpin) ends the message with an empty line.
+            eprintln!("klaxon: error: {error}\n");
             ExitCode::FAILURE
         }
     }
