@@ -1,11 +1,13 @@
 //! Go's `time.Time` as templates see it: an instant with a zone (name and offset) and an
-//! optional monotonic reading, its methods (`Format`, `Unix`, `UTC`, `Local`, `Add`, ...),
-//! Go's layout formatter and its default print form.
+//! optional monotonic reading, its methods (`Format`, `Unix`, `UTC`, `Local`, `Add`, `Sub`,
+//! `Before`, ...), Go's layout formatter and its default print form.
 
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDateTime, Offset, TimeZone, Timelike};
 use gotemplate::{TemplateObject, Value};
+
+use super::newer_funcs::GoDuration;
 
 /// Seconds from 0001-01-01 (Go's zero time) to the Unix epoch.
 const ZERO_TIME_UNIX: i64 = -62_135_596_800;
@@ -418,6 +420,7 @@ impl TemplateObject for GoTime {
                     other.type_name()
                 )),
             }),
+            "Sub" | "Before" | "After" | "Equal" => self.compare(name, args),
             "String" => no_args(Value::from(self.go_string())),
             "Unix" => no_args(Value::Int(self.secs)),
             "UnixMilli" => {
@@ -443,6 +446,41 @@ impl TemplateObject for GoTime {
     fn display(&self) -> String {
         self.go_string()
     }
+}
+
+impl GoTime {
+    /// Nanoseconds from `other` to `self` (Go's `Sub`, saturating like Go's).
+    fn nanos_since(&self, other: &GoTime) -> i64 {
+        let d = i128::from(self.secs - other.secs) * 1_000_000_000 + i128::from(self.nanos)
+            - i128::from(other.nanos);
+        i64::try_from(d).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// `Sub`, `Before`, `After` and `Equal`, whose argument is another time.
+    fn compare(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        let other = one_arg(name, args).and_then(|a| match a {
+            Value::Object(o) if o.type_name() == "time.Time" => time_of(o.as_ref()),
+            other => {
+                Err(format!("wrong type for value; expected time.Time; got {}", other.type_name()))
+            }
+        })?;
+        let d = self.nanos_since(&other);
+        Ok(match name {
+            "Sub" => Value::object(GoDuration(d)),
+            "Before" => Value::Bool(d < 0),
+            "After" => Value::Bool(d > 0),
+            _ => Value::Bool(d == 0),
+        })
+    }
+}
+
+/// Rebuilds the instant of a `time.Time` object through its methods (objects are opaque).
+fn time_of(o: &dyn TemplateObject) -> Result<GoTime, String> {
+    let int = |m: &str| match o.method(m, &[]) {
+        Some(Ok(Value::Int(i))) => Ok(i),
+        _ => Err(format!("wrong type for value; expected time.Time; got {}", o.type_name())),
+    };
+    Ok(GoTime::utc(int("Unix")?, u32::try_from(int("Nanosecond")?).unwrap_or(0)))
 }
 
 fn one_arg<'a>(name: &str, args: &'a [Value]) -> Result<&'a Value, String> {
