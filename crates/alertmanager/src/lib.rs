@@ -11,6 +11,8 @@
 //!   encoding (`nflogpb`) and the gossip outbox.
 //! - [`silence`]: silences, their protobuf encoding (`silencepb`), states, limits, GC, merge.
 //! - [`store`]: the alert store: ingestion defaults, merge of the same fingerprint, GC.
+//! - [`template`]: notification templates: Alertmanager's template data and functions on
+//!   the `gotemplate` engine.
 
 pub mod config;
 pub mod delimited;
@@ -18,3 +20,4 @@ pub mod dispatch;
 pub mod nflog;
 pub mod silence;
 pub mod store;
+pub mod template;

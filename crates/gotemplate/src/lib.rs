@@ -16,7 +16,7 @@
 //!
 //! Public API: [`Template`] (a named set: [`Template::new`], [`Template::funcs`] /
 //! [`Template::func`], [`Template::option_missingkey_zero`], [`Template::delims`],
-//! [`Template::html_escaping`], [`Template::parse`], [`Template::execute`],
+//! [`Template::html_escaping`], [`Template::parse`], [`Template::parse_named`], [`Template::execute`],
 //! [`Template::execute_template`], [`Template::lookup`]), [`Value`], [`TemplateObject`],
 //! [`Func`], [`Error`] and [`MissingKey`], plus Go's escapers and `strconv.Quote`.
 //!

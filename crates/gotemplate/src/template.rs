@@ -100,9 +100,17 @@ impl Template {
 
     /// Parses `text`, adding its definitions to the set.
     pub fn parse(&mut self, text: &str) -> Result<&mut Self, Error> {
+        let name = self.name.clone();
+        self.parse_named(&name, text)
+    }
+
+    /// Parses `text` as the template called `name` (text outside `{{define}}` becomes that
+    /// template), adding its definitions to the set: Go's `t.New(name).Parse(text)`, which
+    /// `ParseFiles` does with each file's base name.
+    pub fn parse_named(&mut self, name: &str, text: &str) -> Result<&mut Self, Error> {
         let funcs = &self.funcs;
         let has_func = |n: &str| funcs.contains_key(n) || BUILTINS.contains(&n);
-        let trees = parse(&self.name, text, (&self.delims.0, &self.delims.1), &has_func)?;
+        let trees = parse(name, text, (&self.delims.0, &self.delims.1), &has_func)?;
         for tree in trees {
             let keep_old =
                 self.trees.get(&tree.name).is_some_and(|old| !crate::ast::is_empty_list(&old.root))

@@ -41,6 +41,35 @@ pub enum Command {
         #[arg(long = "storage.url", default_value = "")]
         storage_url: String,
     },
+    /// Template tools, like `amtool template`.
+    #[command(name = "template", subcommand)]
+    Template(TemplateCommand),
+}
+
+/// `klaxon template ...` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Renders a template with example (or given) data, like `amtool template render`.
+    #[command(name = "render")]
+    Render(TemplateRenderFlags),
+}
+
+/// The flags of `template render`, as amtool 0.25 names them.
+#[derive(Debug, Clone, Args)]
+pub struct TemplateRenderFlags {
+    /// Glob of paths that will be expanded and used for rendering (repeatable).
+    #[arg(long = "template.glob", required = true)]
+    pub glob: Vec<String>,
+    /// The template that will be rendered.
+    #[arg(long = "template.text", required = true)]
+    pub text: String,
+    /// The type of the template: text (default) or html.
+    #[arg(long = "template.type", value_parser = ["text", "html"])]
+    pub kind: Option<String>,
+    /// A JSON file with the data (Alertmanager's `template.Data` layout); example data
+    /// when absent.
+    #[arg(long = "template.data")]
+    pub data: Option<PathBuf>,
 }
 
 /// Flags of the server, named and defaulted as Alertmanager 0.25 names and defaults them.

@@ -8,6 +8,7 @@
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
 //! - [`check_config`]: `klaxon check-config`.
+//! - [`template_render`]: `klaxon template render`.
 
 pub mod api;
 pub mod app;
@@ -15,3 +16,4 @@ pub mod check_config;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;
+pub mod template_render;

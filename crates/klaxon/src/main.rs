@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use klaxon::flags::{Cli, Command};
+use klaxon::flags::{Cli, Command, TemplateCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,6 +32,9 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Some(Command::Template(TemplateCommand::Render(flags))) => {
+            klaxon::template_render::run(&flags)
         }
         None => run_server(cli.server),
     }

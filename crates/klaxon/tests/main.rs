@@ -8,3 +8,4 @@ mod persistence;
 mod readme;
 mod server;
 mod support;
+mod templates;
