@@ -23,22 +23,32 @@
 //! assert_eq!(decode_packet(&bytes, "prod").unwrap(), vec![ping]);
 //! ```
 
+pub mod awareness;
+pub mod broadcast;
 pub mod clusterpb;
 pub mod error;
+mod exchange;
 pub mod keyring;
 pub mod lzw;
+pub mod members;
 pub mod messages;
 pub mod msgpack;
+pub mod node;
 pub mod packet;
+mod probe;
+mod rumors;
 pub mod stream;
+pub mod suspicion;
 
 pub use error::{DecodeError, EncodeError};
 pub use keyring::{EncryptionVersion, Keyring, Seal};
+pub use members::{Member, MemberState};
 pub use messages::{
     AckResp, Alive, Body, Compress, DEFAULT_VSN, Dead, ErrResp, IndirectPingReq, Message,
     MessageType, NackResp, NodeState, Ping, PushNodeState, PushPullHeader, Suspect, Typed,
     UserMsgHeader, vsn_array,
 };
+pub use node::{Config, Delegate, EventKind, MemberEvent, NoDelegate, Node, Output};
 pub use packet::{
     Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,
     encode_packet, frame_packet,
