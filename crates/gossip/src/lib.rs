@@ -37,6 +37,8 @@ pub mod node;
 pub mod packet;
 mod probe;
 mod rumors;
+#[cfg(test)]
+mod sim;
 pub mod stream;
 pub mod suspicion;
 

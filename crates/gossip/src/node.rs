@@ -292,14 +292,14 @@ impl<D: Delegate> Node<D> {
 
     /// The earliest time [`Node::tick`] has something to do.
     pub fn next_deadline(&self) -> Duration {
-        let mut next = self.next_gossip.min(self.next_probe);
+        // A probe in flight holds back the next one, so its own deadlines stand in for the
+        // probe timer then.
+        let probe = self.probe.as_ref().map_or(self.next_probe, |p| p.next_deadline());
+        let mut next = self.next_gossip.min(probe);
         let mut consider = |t: Duration| next = next.min(t);
         self.next_push_pull.into_iter().for_each(&mut consider);
         self.suspicions.values().for_each(|s| consider(s.deadline()));
         self.relays.values().for_each(|r| consider(r.deadline));
-        if let Some(p) = &self.probe {
-            consider(p.next_deadline());
-        }
         next
     }
 
