@@ -132,7 +132,7 @@ impl<D: Delegate> Node<D> {
         self.encode_stream(&StreamMessage::PushPull(pp), dialer)
     }
 
-    fn encode_stream(&self, message: &StreamMessage, dialer: bool) -> Vec<u8> {
+    pub(crate) fn encode_stream(&self, message: &StreamMessage, dialer: bool) -> Vec<u8> {
         let opts = StreamOptions {
             label: &self.config.label,
             label_header: dialer,
@@ -198,8 +198,10 @@ impl<D: Delegate> Node<D> {
 
     /// Processes the reply to a stream we opened ([`Output::OpenStream`]).
     pub fn handle_stream_reply(&mut self, now: Duration, _from: SocketAddr, bytes: &[u8]) {
-        if let Some(StreamMessage::PushPull(pp)) = self.read_stream(bytes, Direction::Reply) {
-            self.merge_push_pull(now, pp);
+        match self.read_stream(bytes, Direction::Reply) {
+            Some(StreamMessage::PushPull(pp)) => self.merge_push_pull(now, pp),
+            Some(StreamMessage::Ack(ack)) => self.handle_tcp_ack(ack.seq_no),
+            _ => {}
         }
     }
 

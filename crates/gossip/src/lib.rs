@@ -1,7 +1,8 @@
-//! HashiCorp memberlist's wire format (v0.6.0) as a sans-IO codec, so Klaxon nodes can join
-//! clusters of Go Alertmanagers. Nothing here opens a socket or knows about alerts.
+//! HashiCorp memberlist (v0.6.0) for Klaxon: the wire format as a sans-IO codec, and the SWIM
+//! membership protocol as a sans-IO state machine, so Klaxon nodes can join clusters of Go
+//! Alertmanagers. Nothing here opens a socket, reads a clock or knows about alerts.
 //!
-//! Layout:
+//! Codec:
 //! - [`msgpack`]: the go-msgpack subset, byte-exact on output, lenient and bounded on input.
 //! - [`messages`]: memberlist's structs and type bytes.
 //! - [`lzw`]: Go `compress/lzw` (LSB, 8-bit literals) with an output cap.
@@ -11,8 +12,16 @@
 //! - [`keyring`]: the optional AES-GCM envelopes (unused by stock Alertmanager).
 //! - [`error`]: [`DecodeError`] and [`EncodeError`].
 //!
-//! Not covered: anything stateful (probing, suspicion, broadcast queues), which belongs to the layer
-//! that drives this codec.
+//! Membership:
+//! - [`node`]: [`Node`], fed packets, streams and ticks with the caller's `now`, producing
+//!   [`Output`]s (packets to send, streams to open, member events, user messages, remote
+//!   state); rumour rules, probing and dissemination are private modules behind it.
+//! - [`members`]: the member table ([`Member`], [`MemberState`]).
+//! - [`suspicion`], [`awareness`], [`broadcast`]: Lifeguard's suspicion timer and health
+//!   score, and the retransmit-limited broadcast queue.
+//!
+//! Not covered yet: encryption on the node's own sends, `verifyProtocol` checks on push/pull,
+//! dead-node reclaim (`DeadNodeReclaimTime`), ping-complete and conflict callbacks.
 //!
 //! ```
 //! use gossip::{Message, PacketOptions, Ping, decode_packet, encode_packet};

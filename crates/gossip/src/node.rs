@@ -44,6 +44,8 @@ pub struct Config {
     pub push_pull_interval: Duration,
     /// Peers asked to probe on our behalf (3).
     pub indirect_checks: usize,
+    /// Skip the TCP ping memberlist sends alongside indirect probes (false).
+    pub disable_tcp_pings: bool,
     /// Retransmit multiplier for membership rumours (4).
     pub retransmit_mult: u32,
     /// Retransmit multiplier for user broadcasts (Alertmanager: `max(peers/2, 3)`).
@@ -76,6 +78,7 @@ impl Default for Config {
             gossip_nodes: 3,
             push_pull_interval: Duration::from_secs(60),
             indirect_checks: 3,
+            disable_tcp_pings: false,
             retransmit_mult: 4,
             user_retransmit_mult: 3,
             suspicion_mult: 4,
@@ -121,7 +124,8 @@ pub enum Output {
         bytes: Vec<u8>,
     },
     /// Dial `to`, write `bytes`, read one reply and pass it to [`Node::handle_stream_reply`]
-    /// (a push/pull; a failure needs no report).
+    /// (a push/pull, or a TCP ping during a probe; a failure needs no report). A TCP ping's
+    /// reply only counts if it arrives before the probe's deadline.
     OpenStream {
         /// Destination.
         to: SocketAddr,

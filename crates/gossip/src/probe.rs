@@ -5,6 +5,7 @@
 use crate::members::{MemberState, ip_bytes, socket_addr};
 use crate::messages::{AckResp, IndirectPingReq, Message, NackResp, Ping, Suspect, Typed};
 use crate::node::{Delegate, MAX_RELAYS, Node, Output, advance};
+use crate::stream::StreamMessage;
 use rand::seq::SliceRandom;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub(crate) struct Probe {
     ack_timeout_at: Duration,
     deadline: Duration,
     indirect_sent: bool,
+    /// The TCP ping sent with the indirect probes was answered.
+    tcp_acked: bool,
     expected_nacks: i32,
     nacks: i32,
 }
@@ -123,6 +126,7 @@ impl<D: Delegate> Node<D> {
             ack_timeout_at: now + self.config.probe_timeout,
             deadline: now + self.awareness.scale(self.config.probe_interval),
             indirect_sent: false,
+            tcp_acked: false,
             expected_nacks: 0,
             nacks: 0,
         });
@@ -138,10 +142,16 @@ impl<D: Delegate> Node<D> {
         }
     }
 
-    /// The direct ping timed out: ask up to `indirect_checks` other alive members.
+    /// The direct ping timed out: ask up to `indirect_checks` other alive members, and try
+    /// the target over TCP in case only UDP is broken.
     fn send_indirect(&mut self) {
         let Some(p) = &self.probe else { return };
         let (target, addr, seq) = (p.target.clone(), p.addr, p.seq);
+        let tcp = self.members.get(&target).is_some_and(|m| m.vsn[1] >= 3);
+        if tcp && !self.config.disable_tcp_pings {
+            let bytes = self.encode_stream(&StreamMessage::Ping(self.ping(seq, &target)), true);
+            self.emit(Output::OpenStream { to: addr, bytes });
+        }
         let mut peers: Vec<(SocketAddr, bool)> = self
             .members
             .iter()
@@ -173,10 +183,23 @@ impl<D: Delegate> Node<D> {
     /// own links may be the problem, which awareness records.
     fn probe_failed(&mut self, now: Duration) {
         let Some(p) = self.probe.take() else { return };
+        if p.tcp_acked {
+            // Reachable after all; memberlist only warns that UDP may be misconfigured.
+            self.awareness.apply_delta(-1);
+            return;
+        }
         let delta = if p.expected_nacks > 0 { (p.expected_nacks - p.nacks).max(0) } else { 1 };
         self.awareness.apply_delta(delta);
         let s = Suspect { incarnation: p.incarnation, node: p.target, from: self.name.clone() };
         self.suspect_node(now, &s);
+    }
+
+    /// A TCP ping was answered; it settles the probe at its deadline, after the UDP paths
+    /// had their chance, as memberlist checks it last.
+    pub(crate) fn handle_tcp_ack(&mut self, seq: u32) {
+        if let Some(p) = self.probe.as_mut().filter(|p| p.seq == seq) {
+            p.tcp_acked = true;
+        }
     }
 
     fn handle_ack(&mut self, seq: u32) {

@@ -250,7 +250,24 @@ fn unanswered_probes_go_indirect_then_suspect() {
     n.tick(start + 1100 * MS);
     assert_eq!(state(&n, "b"), Some((MemberState::Alive, 1)), "acked probe");
 
-    let (_, start) = probe_b(&mut n, start + 1100 * MS);
+    // Unanswered but reachable over TCP: no suspicion.
+    let (seq, start) = probe_b(&mut n, start + 1100 * MS);
+    n.tick(start + 500 * MS);
+    let outs: Vec<Output> = n.drain_outputs().collect();
+    let tcp = outs.iter().find_map(|o| match o {
+        Output::OpenStream { to, bytes } if *to == addr(2) => Some(bytes.clone()),
+        _ => None,
+    });
+    let tcp = tcp.expect("a TCP ping goes out with the indirect probes");
+    let reply = n.handle_stream(start, addr(1), &tcp).map(|_| ());
+    assert_eq!(reply, None, "the ping names b, not us");
+    let ack = StreamMessage::Ack(AckResp { seq_no: seq, payload: None });
+    let ack = ack.encode(&StreamOptions::default()).unwrap();
+    n.handle_stream_reply(start + 600 * MS, addr(2), &ack);
+    n.tick(start + 1000 * MS);
+    assert_eq!(state(&n, "b"), Some((MemberState::Alive, 1)));
+
+    let (_, start) = probe_b(&mut n, start + 1000 * MS);
     n.tick(start + 500 * MS);
     let indirect: Vec<_> = sent(&mut n)
         .into_iter()
