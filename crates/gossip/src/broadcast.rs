@@ -80,6 +80,12 @@ impl BroadcastQueue {
         out
     }
 
+    /// True when the message named `name` has been sent at least once (or has left the
+    /// queue, having been sent as often as it should).
+    pub fn sent_once(&self, name: &str) -> bool {
+        self.items.iter().filter(|i| i.name.as_deref() == Some(name)).all(|i| i.transmits > 0)
+    }
+
     /// Messages waiting.
     pub fn len(&self) -> usize {
         self.items.len()
@@ -113,7 +119,9 @@ mod tests {
         q.push(None, b"u1".to_vec());
         q.push(None, b"u2".to_vec());
         assert_eq!(q.len(), 4);
+        assert!(!q.sent_once("a") && q.sent_once("zz"));
         let got = q.take(0, 1000, 3);
+        assert!(q.sent_once("a"));
         assert_eq!(got, [&b"u2"[..], b"u1", b"alive a", b"alive b"]);
     }
 

@@ -143,6 +143,14 @@ pub enum Output {
         /// Whether the exchange was a join.
         join: bool,
     },
+    /// Another node announced itself under a member's name from a different address; the
+    /// announcement was ignored (Alertmanager counts these as name conflicts).
+    Conflict {
+        /// The member as we know it.
+        existing: Member,
+        /// The address the newcomer claimed.
+        claimed: SocketAddr,
+    },
 }
 
 /// The application's side of push/pull and gossip.
@@ -305,6 +313,12 @@ impl<D: Delegate> Node<D> {
         self.suspicions.values().for_each(|s| consider(s.deadline()));
         self.relays.values().for_each(|r| consider(r.deadline));
         next
+    }
+
+    /// After [`Node::leave`]: true once the news has gone out at least once, or there was
+    /// nobody to tell, so the caller may shut down (Alertmanager waits up to 10s for this).
+    pub fn leave_sent(&self) -> bool {
+        self.leaving && (self.num_alive_peers() == 0 || self.rumors.sent_once(&self.name))
     }
 
     /// Queues a user message for gossip (Alertmanager: an encoded `clusterpb.Part`).

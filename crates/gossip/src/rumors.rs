@@ -31,6 +31,8 @@ impl<D: Delegate> Node<D> {
             // A node that left may come back elsewhere; a live one claiming a second
             // address is a name conflict and the newcomer is ignored.
             if m.state != MemberState::Left {
+                let existing = m.clone();
+                self.emit(Output::Conflict { existing, claimed: addr });
                 return;
             }
             m.addr = addr;

@@ -323,6 +323,10 @@ impl Sim {
                     self.send(Delivery::Stream { from: i, to, bytes });
                 }
                 Output::Event(e) => self.slots[i].events.push((self.now, e)),
+                Output::Conflict { existing, claimed } => {
+                    // Every simulated name has one address, restarts included.
+                    panic!("conflict for {existing:?} from {claimed}")
+                }
                 Output::UserMessage(b) => {
                     // Alertmanager's states re-gossip what was new to them, which is what
                     // carries a message past the few peers its sender reached.

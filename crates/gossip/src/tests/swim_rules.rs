@@ -82,6 +82,10 @@ fn alive_is_accepted_only_with_a_higher_incarnation() {
     assert_eq!(events(&mut n), [(EventKind::Update, "b".into())]);
     // Another address for a live name is a conflict; short Vsn fields are ignored.
     feed(&mut n, MS, 3, vec![Message::Alive(alive("b", 3, 9))]);
+    let conflict = n.drain_outputs().any(|o| {
+        matches!(o, Output::Conflict { existing, claimed } if existing.name == "b" && claimed == addr(3))
+    });
+    assert!(conflict);
     let mut short = alive("c", 3, 1);
     short.vsn.truncate(3);
     feed(&mut n, MS, 3, vec![Message::Alive(short)]);
@@ -169,9 +173,11 @@ fn leave_gossips_a_dead_message_from_ourselves() {
     feed(&mut n, MS, 2, vec![Message::Alive(alive("b", 2, 1))]);
     events(&mut n);
     n.leave(MS);
+    assert!(!n.leave_sent());
     assert_eq!(state(&n, "a"), Some((MemberState::Left, 1)));
     assert!(n.members().iter().all(|m| m.name != "a"));
     n.tick(Duration::from_millis(300));
+    assert!(n.leave_sent());
     let msgs = sent(&mut n);
     let d = Dead { incarnation: 1, node: "a".into(), from: "a".into() };
     assert!(msgs.contains(&(addr(2), Message::Dead(d))), "{msgs:?}");
