@@ -1,8 +1,8 @@
 //! The sans-IO SWIM node: memberlist's membership protocol as a state machine. It owns the
 //! member table, the timers and the broadcast queues; the caller owns sockets and the clock.
 //!
-//! Inputs are method calls carrying `now` (a [`Duration`] since any fixed origin the caller
-//! picks): [`Node::handle_packet`], [`Node::handle_stream`], [`Node::handle_stream_reply`],
+//! Inputs are method calls carrying `now` (a [`Duration`] since the node was created; any
+//! other fixed origin works, at the cost of one catch-up tick): [`Node::handle_packet`], [`Node::handle_stream`], [`Node::handle_stream_reply`],
 //! [`Node::tick`], [`Node::join`], [`Node::leave`], [`Node::broadcast_user`]. Outputs queue
 //! up as [`Output`]s for [`Node::drain_outputs`]; [`Node::next_deadline`] says when to tick.
 //!
@@ -419,10 +419,28 @@ pub(crate) fn advance(at: Duration, interval: Duration, now: Duration) -> Durati
     if interval.is_zero() {
         return now;
     }
-    let mut next = at + interval;
-    if next <= now {
-        let missed = (now - at).as_nanos() / interval.as_nanos();
-        next = at + interval * (missed as u32 + 1);
+    let next = at + interval;
+    if next > now {
+        return next;
     }
-    next
+    let periods = (now - at).as_nanos() / interval.as_nanos() + 1;
+    let skip = u64::try_from(periods * interval.as_nanos()).unwrap_or(u64::MAX);
+    at.saturating_add(Duration::from_nanos(skip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advance;
+    use std::time::Duration;
+
+    #[test]
+    fn periodic_timers_skip_missed_periods() {
+        let ms = Duration::from_millis;
+        assert_eq!(advance(ms(100), ms(200), ms(100)), ms(300));
+        assert_eq!(advance(ms(100), ms(200), ms(750)), ms(900));
+        assert_eq!(advance(ms(100), ms(200), ms(900)), ms(1100));
+        // A caller whose clock starts far from zero gets one catch-up tick, not a panic.
+        let far = Duration::from_secs(1_700_000_000);
+        assert_eq!(advance(ms(5), ms(200), far), far + ms(5));
+    }
 }

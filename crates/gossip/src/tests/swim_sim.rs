@@ -237,3 +237,26 @@ fn runs_are_deterministic() {
         assert_ne!(a, run(seed + 1000));
     }
 }
+
+#[test]
+fn larger_clusters_detect_crashes_with_confirmations() {
+    // With 12 members suspicions expect two confirmations, so detection relies on several
+    // peers' suspect messages shrinking the timer from 24s towards 4s.
+    for seed in 0..6 {
+        let mut sim = Sim::new(seed, 12, config(), lossy(0.01));
+        sim.form_cluster(20 * SEC);
+        if !sim.converged() {
+            sim.run_until(80 * SEC);
+        }
+        assert!(sim.converged(), "seed {seed}");
+        let crashed_at = sim.now;
+        sim.crash(5);
+        sim.crash(9);
+        sim.run_until(crashed_at + 25 * SEC);
+        assert!(sim.converged(), "seed {seed}: {:?}", sim.view(0));
+        for i in sim.live() {
+            let first = sim.leaves_of(i, "node-5")[0].min(sim.leaves_of(i, "node-9")[0]);
+            assert!(first - crashed_at < 20 * SEC, "seed {seed}");
+        }
+    }
+}
