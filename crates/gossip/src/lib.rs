@@ -21,7 +21,7 @@
 //!   score, and the retransmit-limited broadcast queue.
 //!
 //! Not covered yet: encryption on the node's own sends, `verifyProtocol` checks on push/pull,
-//! dead-node reclaim (`DeadNodeReclaimTime`), ping-complete and conflict callbacks.
+//! dead-node reclaim (`DeadNodeReclaimTime`, 0 in Alertmanager).
 //!
 //! ```
 //! use gossip::{Message, PacketOptions, Ping, decode_packet, encode_packet};

@@ -143,6 +143,14 @@ pub enum Output {
         /// Whether the exchange was a join.
         join: bool,
     },
+    /// A probe was acked, directly or through a peer (Alertmanager's
+    /// `alertmanager_cluster_pings_seconds`).
+    PingComplete {
+        /// The probed member.
+        node: String,
+        /// Time from our ping to the ack.
+        rtt: Duration,
+    },
     /// Another node announced itself under a member's name from a different address; the
     /// announcement was ignored (Alertmanager counts these as name conflicts).
     Conflict {

@@ -19,6 +19,7 @@ pub(crate) struct Probe {
     /// that arrived meanwhile wins.
     incarnation: u32,
     seq: u32,
+    sent: Duration,
     ack_timeout_at: Duration,
     deadline: Duration,
     indirect_sent: bool,
@@ -50,7 +51,7 @@ impl<D: Delegate> Node<D> {
         match message {
             Message::Ping(p) => self.handle_ping(from, &p),
             Message::IndirectPing(req) => self.handle_indirect(now, from, &req),
-            Message::Ack(ack) => self.handle_ack(ack.seq_no),
+            Message::Ack(ack) => self.handle_ack(now, ack.seq_no),
             Message::Nack(nack) => {
                 if let Some(p) = self.probe.as_mut().filter(|p| p.seq == nack.seq_no) {
                     p.nacks += 1;
@@ -123,6 +124,7 @@ impl<D: Delegate> Node<D> {
             addr,
             incarnation,
             seq,
+            sent: now,
             ack_timeout_at: now + self.config.probe_timeout,
             deadline: now + self.awareness.scale(self.config.probe_interval),
             indirect_sent: false,
@@ -202,10 +204,11 @@ impl<D: Delegate> Node<D> {
         }
     }
 
-    fn handle_ack(&mut self, seq: u32) {
-        if self.probe.as_ref().is_some_and(|p| p.seq == seq) {
-            self.probe = None;
+    fn handle_ack(&mut self, now: Duration, seq: u32) {
+        if let Some(p) = self.probe.take_if(|p| p.seq == seq) {
             self.awareness.apply_delta(-1);
+            let rtt = now.saturating_sub(p.sent);
+            self.emit(Output::PingComplete { node: p.target, rtt });
             return;
         }
         if let Some(r) = self.relays.remove(&seq) {

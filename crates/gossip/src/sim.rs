@@ -323,6 +323,7 @@ impl Sim {
                     self.send(Delivery::Stream { from: i, to, bytes });
                 }
                 Output::Event(e) => self.slots[i].events.push((self.now, e)),
+                Output::PingComplete { .. } => {}
                 Output::Conflict { existing, claimed } => {
                     // Every simulated name has one address, restarts included.
                     panic!("conflict for {existing:?} from {claimed}")

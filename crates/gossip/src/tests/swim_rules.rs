@@ -253,6 +253,8 @@ fn unanswered_probes_go_indirect_then_suspect() {
     sent(&mut n);
     let (seq, start) = probe_b(&mut n, MS);
     feed(&mut n, start + 10 * MS, 2, vec![Message::Ack(AckResp { seq_no: seq, payload: None })]);
+    let rtt = Output::PingComplete { node: "b".into(), rtt: 10 * MS };
+    assert!(n.drain_outputs().any(|o| o == rtt));
     n.tick(start + 1100 * MS);
     assert_eq!(state(&n, "b"), Some((MemberState::Alive, 1)), "acked probe");
 
