@@ -2,7 +2,7 @@
 //! anti-entropy (both ends), join and graceful leave.
 
 use crate::members::MemberState;
-use crate::messages::{Dead, MessageType};
+use crate::messages::{Dead, MessageType, NodeState, PushNodeState, vsn_array};
 use crate::node::{Delegate, Node, Output};
 use crate::packet::{
     COMPOUND_HEADER_OVERHEAD, COMPOUND_OVERHEAD, PacketOptions, frame_packet, label_overhead,
@@ -31,7 +31,7 @@ impl<D: Delegate> Node<D> {
         self.send_packet(to, &parts);
     }
 
-    fn send_packet(&mut self, to: SocketAddr, parts: &[Vec<u8>]) {
+    pub(crate) fn send_packet(&mut self, to: SocketAddr, parts: &[Vec<u8>]) {
         let crc = self.members.iter().find(|m| m.addr == to).is_some_and(|m| m.wants_crc());
         let opts = PacketOptions {
             label: &self.config.label,
@@ -214,10 +214,47 @@ impl<D: Delegate> Node<D> {
     }
 
     fn merge_push_pull(&mut self, now: Duration, pp: PushPull) {
+        if !self.verify_protocol(&pp.nodes) {
+            return;
+        }
         self.merge_state(now, &pp.nodes);
         if !pp.user_state.is_empty() {
             self.emit(Output::MergeRemoteState { state: pp.user_state, join: pp.join });
         }
+    }
+}
+
+/// The protocol and delegate version ranges every alive node understands, as
+/// `(maxpmin, minpmax, maxdmin, mindmax)`.
+type Ranges = (u8, u8, u8, u8);
+
+fn narrow(r: Ranges, v: &[u8; 6]) -> Ranges {
+    (r.0.max(v[0]), r.1.min(v[1]), r.2.max(v[3]), r.3.min(v[4]))
+}
+
+fn speaks(r: Ranges, pcur: u8, dcur: u8) -> bool {
+    (r.0..=r.1).contains(&pcur) && (r.2..=r.3).contains(&dcur)
+}
+
+impl<D: Delegate> Node<D> {
+    /// memberlist's `verifyProtocol`: every node, ours and theirs, must speak a version all
+    /// alive nodes understand, or the whole remote state is refused.
+    fn verify_protocol(&self, remote: &[PushNodeState]) -> bool {
+        let mut r: Ranges = (0, u8::MAX, 0, u8::MAX);
+        for n in remote.iter().filter(|n| n.state == NodeState::Alive) {
+            // A node without versions speaks version zero; a short field counts as none.
+            if let Some(v) = vsn_array(&n.vsn) {
+                r = narrow(r, &v);
+            }
+        }
+        for m in self.members.iter().filter(|m| m.state == MemberState::Alive) {
+            r = narrow(r, &m.vsn);
+        }
+        let theirs = remote.iter().all(|n| {
+            let v = vsn_array(&n.vsn).unwrap_or_default();
+            speaks(r, v[2], v[5])
+        });
+        theirs && self.members.iter().all(|m| speaks(r, m.vsn[2], m.vsn[5]))
     }
 }
 

@@ -20,8 +20,8 @@
 //! - [`suspicion`], [`awareness`], [`broadcast`]: Lifeguard's suspicion timer and health
 //!   score, and the retransmit-limited broadcast queue.
 //!
-//! Not covered yet: encryption on the node's own sends, `verifyProtocol` checks on push/pull,
-//! dead-node reclaim (`DeadNodeReclaimTime`, 0 in Alertmanager).
+//! Not covered yet: encryption on the node's own sends, dead-node reclaim
+//! (`DeadNodeReclaimTime`, 0 in Alertmanager), the `Merge` delegate that can veto a join.
 //!
 //! ```
 //! use gossip::{Message, PacketOptions, Ping, decode_packet, encode_packet};

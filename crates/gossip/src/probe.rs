@@ -112,13 +112,15 @@ impl<D: Delegate> Node<D> {
     fn start_probe(&mut self, now: Duration) {
         let Some((target, addr, incarnation, state)) = self.next_target(now) else { return };
         let seq = self.next_seq();
-        let mut parts = vec![self.ping(seq, &target).encode()];
-        if state != MemberState::Alive {
+        let ping = self.ping(seq, &target).encode();
+        if state == MemberState::Alive {
+            self.send_msgs(addr, vec![ping]);
+        } else {
             // Tell a suspect node it is suspected, so it can refute even if gossip missed it.
+            // memberlist sends this pair without piggybacked broadcasts.
             let s = Suspect { incarnation, node: target.clone(), from: self.name.clone() };
-            parts.push(s.encode());
+            self.send_packet(addr, &[ping, s.encode()]);
         }
-        self.send_msgs(addr, parts);
         self.probe = Some(Probe {
             target,
             addr,

@@ -337,6 +337,14 @@ fn push_pull_merges_and_downgrades_remote_deaths() {
     let outs: Vec<Output> = n.drain_outputs().collect();
     assert!(outs.contains(&Output::MergeRemoteState { state: b"state".to_vec(), join: true }));
 
+    // A member that cannot speak our protocol version makes the whole state unacceptable.
+    let mut newer = pns("d", 4, 1, NodeState::Alive);
+    newer.vsn = vec![3, 5, 3, 0, 0, 0];
+    let req = push_pull_bytes(false, vec![newer, pns("e", 5, 1, NodeState::Alive)]);
+    assert!(n.handle_stream(MS, addr(4), &req).is_some());
+    assert_eq!((state(&n, "d"), state(&n, "e")), (None, None));
+    assert!(n.drain_outputs().all(|o| !matches!(o, Output::MergeRemoteState { .. })));
+
     n.join(2 * MS, &[addr(4)]);
     let opened =
         n.drain_outputs().any(|o| matches!(o, Output::OpenStream { to, .. } if to == addr(4)));
