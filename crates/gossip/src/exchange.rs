@@ -153,6 +153,13 @@ impl<D: Delegate> Node<D> {
         }
     }
 
+    /// Sends a user message over TCP (memberlist's `SendReliable`); Alertmanager uses it for
+    /// parts too large for a packet, sent to every member. The stream has no reply.
+    pub fn send_reliable(&mut self, to: SocketAddr, bytes: Vec<u8>) {
+        let bytes = self.encode_stream(&StreamMessage::User(bytes), true);
+        self.emit(Output::OpenStream { to, bytes });
+    }
+
     /// Leaves gracefully: gossips a dead message about ourselves (`from == node`), which
     /// peers record as left. Keep ticking for a few gossip intervals so it spreads.
     pub fn leave(&mut self, now: Duration) {

@@ -345,6 +345,15 @@ fn push_pull_merges_and_downgrades_remote_deaths() {
     assert_eq!((state(&n, "d"), state(&n, "e")), (None, None));
     assert!(n.drain_outputs().all(|o| !matches!(o, Output::MergeRemoteState { .. })));
 
+    n.drain_outputs().for_each(drop);
+    let mut other = node();
+    other.send_reliable(addr(1), b"big part".to_vec());
+    let Some(Output::OpenStream { bytes, .. }) = other.drain_outputs().last() else {
+        panic!("a stream is opened");
+    };
+    assert_eq!(n.handle_stream(MS, addr(4), &bytes), None);
+    assert_eq!(n.drain_outputs().collect::<Vec<_>>(), [Output::UserMessage(b"big part".to_vec())]);
+
     n.join(2 * MS, &[addr(4)]);
     let opened =
         n.drain_outputs().any(|o| matches!(o, Output::OpenStream { to, .. } if to == addr(4)));
