@@ -8,6 +8,28 @@
 //!
 //! The rules for rumours live in `rumors.rs`, probing in `probe.rs`, gossip, push/pull and
 //! join in `exchange.rs`.
+//!
+//! ```
+//! use gossip::{Config, Node, Output};
+//! use rand::{SeedableRng, rngs::SmallRng};
+//! use std::time::Duration;
+//!
+//! let (a_addr, b_addr) = ("10.0.0.1:9094".parse().unwrap(), "10.0.0.2:9094".parse().unwrap());
+//! let mut a = Node::new(Config::default(), "a", a_addr, SmallRng::seed_from_u64(1));
+//! let mut b = Node::new(Config::default(), "b", b_addr, SmallRng::seed_from_u64(2));
+//! let now = Duration::ZERO;
+//! b.join(now, &[a_addr]);
+//! for out in b.drain_outputs().collect::<Vec<_>>() {
+//!     if let Output::OpenStream { to, bytes } = out {
+//!         // The caller dials `to`, writes `bytes` and hands back the reply.
+//!         let reply = a.handle_stream(now, b_addr, &bytes).unwrap();
+//!         b.handle_stream_reply(now, to, &reply);
+//!     }
+//! }
+//! assert_eq!(a.members().len(), 2);
+//! assert_eq!(b.position(), 1);
+//! assert!(b.next_deadline() < Duration::from_secs(1));
+//! ```
 
 use crate::awareness::Awareness;
 use crate::broadcast::{BroadcastQueue, MAX_QUEUED_BROADCASTS};
