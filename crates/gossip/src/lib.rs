@@ -1,7 +1,8 @@
-//! HashiCorp memberlist's wire format (v0.6.0) as a sans-IO codec, so Klaxon nodes can join
-//! clusters of Go Alertmanagers. Nothing here opens a socket or knows about alerts.
+//! HashiCorp memberlist (v0.6.0) for Klaxon: the wire format as a sans-IO codec, and the SWIM
+//! membership protocol as a sans-IO state machine, so Klaxon nodes can join clusters of Go
+//! Alertmanagers. Nothing here opens a socket, reads a clock or knows about alerts.
 //!
-//! Layout:
+//! Codec:
 //! - [`msgpack`]: the go-msgpack subset, byte-exact on output, lenient and bounded on input.
 //! - [`messages`]: memberlist's structs and type bytes.
 //! - [`lzw`]: Go `compress/lzw` (LSB, 8-bit literals) with an output cap.
@@ -11,8 +12,16 @@
 //! - [`keyring`]: the optional AES-GCM envelopes (unused by stock Alertmanager).
 //! - [`error`]: [`DecodeError`] and [`EncodeError`].
 //!
-//! Not covered: anything stateful (probing, suspicion, broadcast queues), which belongs to the layer
-//! that drives this codec.
+//! Membership:
+//! - [`node`]: [`Node`], fed packets, streams and ticks with the caller's `now`, producing
+//!   [`Output`]s (packets to send, streams to open, member events, user messages, remote
+//!   state); rumour rules, probing and dissemination are private modules behind it.
+//! - [`members`]: the member table ([`Member`], [`MemberState`]).
+//! - [`suspicion`], [`awareness`], [`broadcast`]: Lifeguard's suspicion timer and health
+//!   score, and the retransmit-limited broadcast queue.
+//!
+//! Not covered yet: encryption on the node's own sends, dead-node reclaim
+//! (`DeadNodeReclaimTime`, 0 in Alertmanager), the `Merge` delegate that can veto a join.
 //!
 //! ```
 //! use gossip::{Message, PacketOptions, Ping, decode_packet, encode_packet};
@@ -23,22 +32,34 @@
 //! assert_eq!(decode_packet(&bytes, "prod").unwrap(), vec![ping]);
 //! ```
 
+pub mod awareness;
+pub mod broadcast;
 pub mod clusterpb;
 pub mod error;
+mod exchange;
 pub mod keyring;
 pub mod lzw;
+pub mod members;
 pub mod messages;
 pub mod msgpack;
+pub mod node;
 pub mod packet;
+mod probe;
+mod rumors;
+#[cfg(test)]
+mod sim;
 pub mod stream;
+pub mod suspicion;
 
 pub use error::{DecodeError, EncodeError};
 pub use keyring::{EncryptionVersion, Keyring, Seal};
+pub use members::{Member, MemberState};
 pub use messages::{
     AckResp, Alive, Body, Compress, DEFAULT_VSN, Dead, ErrResp, IndirectPingReq, Message,
     MessageType, NackResp, NodeState, Ping, PushNodeState, PushPullHeader, Suspect, Typed,
     UserMsgHeader, vsn_array,
 };
+pub use node::{Config, Delegate, EventKind, MemberEvent, NoDelegate, Node, Output};
 pub use packet::{
     Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,
     encode_packet, frame_packet,

@@ -6,6 +6,8 @@ mod golden;
 mod keyring;
 mod lzw_go;
 mod roundtrip;
+mod swim_rules;
+mod swim_sim;
 
 /// xorshift64*: deterministic, seedable and dependency-free, so a failing case can be
 /// replayed from its seed.
