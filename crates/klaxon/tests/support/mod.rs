@@ -103,13 +103,19 @@ impl Server {
         let child = command.spawn().expect("start server");
         let server =
             Server { url: format!("http://{address}"), implementation, child, log, _data: data };
-        server.wait_ready();
+        // A route prefix moves `/-/ready` too.
+        let prefix = extra
+            .iter()
+            .find_map(|arg| arg.strip_prefix("--web.route-prefix="))
+            .unwrap_or("")
+            .trim_end_matches('/');
+        server.wait_ready(prefix);
         server
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&self, prefix: &str) {
         let started = Instant::now();
-        let ready_url = format!("{}/-/ready", self.url);
+        let ready_url = format!("{}{prefix}/-/ready", self.url);
         while started.elapsed() < READY_DEADLINE {
             if let Ok(200) = blocking_get(&ready_url) {
                 return;
