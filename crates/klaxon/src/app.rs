@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use alertmanager::config::Config;
 use alertmanager::dispatch::route::Route;
+use alertmanager::nflog::NotificationLog;
+use alertmanager::notify::pipeline::Pipeline;
+use alertmanager::notify::webhook::{HttpClient, http_client};
 use alertmanager::silence::{Silences, SilencesOptions};
 use alertmanager::store::AlertStore;
 use arc_swap::ArcSwap;
@@ -15,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::dispatch::Dispatch;
 use crate::flags::ServerFlags;
 use crate::metrics::Metrics;
 
@@ -39,12 +43,20 @@ pub struct LoadedConfig {
     pub config: Config,
     /// The routing tree.
     pub route: Route,
+    /// The notification pipeline: integrations by receiver, time intervals.
+    pub pipeline: Arc<Pipeline>,
 }
 
+/// Bound on one notification request when the flush deadline is further away.
+const NOTIFY_REQUEST_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
 impl LoadedConfig {
-    fn new(config: Config) -> Self {
+    fn new(config: Config, external_url: &str, client: &HttpClient) -> Self {
         let route = Route::from_config(&config.route);
-        Self { config, route }
+        // No clustering yet: this instance is at position 0 and never waits.
+        let pipeline =
+            Arc::new(Pipeline::from_config(&config, external_url, client, Duration::ZERO));
+        Self { config, route, pipeline }
     }
 }
 
@@ -66,6 +78,12 @@ pub struct App {
     pub started_at: DateTime<Utc>,
     /// The external URL, as notifications and the status page show it.
     pub external_url: String,
+    /// Aggregation groups and their timers.
+    pub dispatch: Dispatch,
+    /// The notification log.
+    pub nflog: Mutex<NotificationLog>,
+    /// The HTTP client integrations share.
+    pub http_client: HttpClient,
 }
 
 impl App {
@@ -80,15 +98,21 @@ impl App {
         });
         let metrics = Metrics::new();
         metrics.config_reloaded(true, clock.now(), &config.original_yaml());
+        let external_url = external_url(flags);
+        let client = http_client(NOTIFY_REQUEST_TIMEOUT);
+        let loaded = LoadedConfig::new(config, &external_url, &client);
         Ok(Arc::new(App {
-            config: ArcSwap::from_pointee(LoadedConfig::new(config)),
+            dispatch: Dispatch::new(loaded.route.clone()),
+            nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
+            http_client: client,
+            config: ArcSwap::from_pointee(loaded),
             config_file: flags.config_file.clone(),
             alerts: AlertStore::new(),
             silences: Mutex::new(silences),
             metrics,
             started_at: clock.now(),
             clock,
-            external_url: external_url(flags),
+            external_url,
         }))
     }
 
@@ -103,7 +127,12 @@ impl App {
         match Config::load_file(&self.config_file) {
             Ok(config) => {
                 self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
-                self.config.store(Arc::new(LoadedConfig::new(config)));
+                let loaded = LoadedConfig::new(config, &self.external_url, &self.http_client);
+                let route = loaded.route.clone();
+                self.config.store(Arc::new(loaded));
+                let mut alerts = Vec::new();
+                self.alerts.for_each(|alert| alerts.push(alert.clone()));
+                self.dispatch.replace(route, &alerts, self.now());
                 tracing::info!(file = %self.config_file.display(), "Completed loading of configuration file");
                 Ok(())
             }
@@ -183,6 +212,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
         });
     }
     spawn_maintenance(app.clone(), &flags);
+    crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());
     wait_for_termination().await;
     tracing::info!("Received termination request, exiting gracefully");
@@ -228,6 +258,11 @@ fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
             let now = silences_app.now();
             let removed = silences_app.silences().gc(now);
             tracing::debug!(removed, "Silence GC");
+            let mut nflog = silences_app.nflog.lock().expect("nflog lock poisoned");
+            match nflog.gc(now) {
+                Ok(removed) => tracing::debug!(removed, "Notification log GC"),
+                Err(error) => tracing::error!(%error, "Notification log GC failed"),
+            }
         }
     });
     let alerts_gc_interval = flags.alerts_gc_interval.max(Duration::from_secs(1));

@@ -5,11 +5,13 @@
 //! - [`flags`]: Alertmanager-compatible flags and subcommands.
 //! - [`app`]: shared state, reload, maintenance, signals and shutdown.
 //! - [`api`]: the HTTP API.
+//! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`check_config`]: `klaxon check-config`.
 
 pub mod api;
 pub mod app;
 pub mod check_config;
+pub mod dispatch;
 pub mod flags;
 pub mod metrics;

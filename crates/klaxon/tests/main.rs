@@ -4,6 +4,7 @@
 mod amtool;
 mod api_differential;
 mod cli;
+mod notify_differential;
 mod readme;
 mod server;
 mod support;

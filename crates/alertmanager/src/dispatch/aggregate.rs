@@ -81,6 +81,9 @@ pub struct Dispatcher {
     groups: BTreeMap<GroupId, AggregationGroup>,
 }
 
+/// How late a timer may be served and still count as on time.
+pub const LATE_TICK: Duration = Duration::from_millis(100);
+
 /// True when `time` is Go's zero time, which marks an unset `EndsAt`.
 pub fn is_zero_time(time: DateTime<Utc>) -> bool {
     time == go_zero_time()
@@ -143,17 +146,24 @@ impl Dispatcher {
         self.groups.values().filter(|g| !g.in_flight).map(|g| g.next_flush).min()
     }
 
-    /// Fires every timer due at `now`: each is re-armed for `group_interval` from `now` before
-    /// its flush, so the cadence does not drift with the time a flush takes. A group still
-    /// busy with its previous flush fires when that one is reported, as 0.25's group loop
-    /// only reads its timer between flushes. Empty groups tick without a flush.
+    /// Fires every timer due at `now`. The flush's tick is the time the timer was due, and the
+    /// timer is re-armed for `group_interval` from that tick before the flush, so the cadence
+    /// depends neither on how long a flush takes nor on how late the driver woke (0.25's timers
+    /// fire within microseconds, and repeat decisions sit exactly on multiples of the
+    /// interval). A group still busy with its previous flush fires when that one is reported;
+    /// a timer served later than [`LATE_TICK`] is re-armed from `now`, as 0.25's group loop
+    /// re-arms when it reads a timer that fired during a long flush. Empty groups tick without
+    /// a flush.
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Flush> {
         let mut flushes = Vec::new();
         for (id, group) in &mut self.groups {
             if group.in_flight || group.next_flush > now {
                 continue;
             }
-            group.next_flush = add(now, group.route.options.group_interval);
+            let tick = group.next_flush;
+            let late = (now - tick).to_std().is_ok_and(|lateness| lateness > LATE_TICK);
+            let base = if late { now } else { tick };
+            group.next_flush = add(base, group.route.options.group_interval);
             group.has_flushed = true;
             if group.alerts.is_empty() {
                 continue;
@@ -164,8 +174,8 @@ impl Dispatcher {
                 group_key: group.key.clone(),
                 group_labels: group.labels.clone(),
                 route: group.route.clone(),
-                now,
-                alerts: flush_copies(group.alerts.values(), now),
+                now: tick,
+                alerts: flush_copies(group.alerts.values(), tick),
             });
         }
         flushes

@@ -14,8 +14,9 @@ use tokio::time::Instant;
 
 use super::retry::Backoff;
 use super::stages::{self, DedupHashes};
+use super::webhook::Webhook;
 use super::{Integration, NotifyContext, NotifyEnv, NotifyError, NotifyEvent};
-use crate::config::TimeInterval;
+use crate::config::{Config, TimeInterval};
 use crate::dispatch::aggregate::Flush;
 use crate::nflog::nflogpb::Receiver;
 
@@ -47,6 +48,38 @@ pub enum FlushError {
 }
 
 impl Pipeline {
+    /// The pipeline of a configuration: one integration per webhook of each receiver.
+    /// Other integration types are not implemented yet; they are skipped with a warning (so
+    /// their receivers' nflog entries are never written).
+    pub fn from_config(
+        config: &Config,
+        external_url: &str,
+        client: &reqwest::Client,
+        wait: Duration,
+    ) -> Pipeline {
+        let mut receivers = HashMap::new();
+        for receiver in &config.receivers {
+            let mut integrations: Vec<Arc<dyn Integration>> = Vec::new();
+            for (index, webhook) in receiver.webhook_configs.iter().enumerate() {
+                let Some(url) = &webhook.url else { continue };
+                integrations.push(Arc::new(Webhook {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    url: url.as_str().to_owned(),
+                    send_resolved: webhook.send_resolved,
+                    max_alerts: webhook.max_alerts,
+                    external_url: external_url.to_owned(),
+                    client: client.clone(),
+                }));
+            }
+            let unsupported = receiver.integrations().len() - receiver.webhook_configs.len();
+            if unsupported > 0 {
+                tracing::warn!(receiver = %receiver.name, unsupported, "Only webhook integrations are implemented; others are skipped");
+            }
+            receivers.insert(receiver.name.clone(), integrations);
+        }
+        Pipeline { receivers, time_intervals: config.time_intervals.clone(), wait }
+    }
+
     /// How long a flush may run: `max(group_interval, 10s)` plus the cluster wait.
     pub fn flush_timeout(&self, group_interval: Duration) -> Duration {
         group_interval.max(MIN_FLUSH_TIMEOUT) + self.wait
@@ -131,8 +164,11 @@ impl<E: NotifyEnv> IntegrationJob<E> {
         let hashes = DedupHashes::of(&self.alerts, flush.now);
         let entry = self.env.nflog_query(&receiver, &flush.group_key);
         let repeat = flush.route.options.repeat_interval;
-        if !hashes.needs_update(entry.as_ref(), repeat, self.integration.send_resolved(), flush.now)
-        {
+        // 0.25 reads the wall clock here (after the wait), not the tick; with a repeat
+        // interval that is a multiple of the group interval the repeat then races the
+        // previous send's latency, in 0.25 as here.
+        let now = self.env.now();
+        if !hashes.needs_update(entry.as_ref(), repeat, self.integration.send_resolved(), now) {
             return Ok(());
         }
         let name = self.integration.name();

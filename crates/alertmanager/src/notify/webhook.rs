@@ -173,6 +173,9 @@ pub struct Webhook {
     pub client: reqwest::Client,
 }
 
+/// The HTTP client type integrations use, so callers need no direct dependency on it.
+pub type HttpClient = reqwest::Client;
+
 /// The `User-Agent` 0.25 sends.
 pub const USER_AGENT: &str = "Alertmanager/0.25.0";
 
