@@ -6,6 +6,7 @@
 //!   Go-compatible rendering that `/api/v2/status` serves as `config.original`.
 //! - [`dispatch`]: the routing tree, group keys, the dedup decision, aggregation groups and
 //!   their timers (sans-IO).
+//! - [`inhibit`]: inhibition rules and their source caches.
 //! - [`nflog`]: the notification log: entries, expiry, merge, GC, snapshot, its protobuf
 //!   encoding (`nflogpb`) and the gossip outbox.
 //! - [`notify`]: the notification pipeline's stages, retries and integrations (webhook).
@@ -14,6 +15,7 @@
 
 pub mod config;
 pub mod dispatch;
+pub mod inhibit;
 pub mod nflog;
 pub mod notify;
 pub mod silence;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use alertmanager::config::Config;
 use alertmanager::dispatch::route::Route;
+use alertmanager::inhibit::Inhibitor;
 use alertmanager::nflog::NotificationLog;
 use alertmanager::notify::pipeline::Pipeline;
 use alertmanager::notify::webhook::{HttpClient, http_client};
@@ -82,6 +83,8 @@ pub struct App {
     pub dispatch: Dispatch,
     /// The notification log.
     pub nflog: Mutex<NotificationLog>,
+    /// Inhibition rules with their source alerts.
+    pub inhibitor: Mutex<Inhibitor>,
     /// The HTTP client integrations share.
     pub http_client: HttpClient,
 }
@@ -103,6 +106,7 @@ impl App {
         let loaded = LoadedConfig::new(config, &external_url, &client);
         Ok(Arc::new(App {
             dispatch: Dispatch::new(loaded.route.clone()),
+            inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
             http_client: client,
             config: ArcSwap::from_pointee(loaded),
@@ -132,6 +136,11 @@ impl App {
                 self.config.store(Arc::new(loaded));
                 let mut alerts = Vec::new();
                 self.alerts.for_each(|alert| alerts.push(alert.clone()));
+                let mut inhibitor = Inhibitor::new(&self.config.load().config.inhibit_rules);
+                for alert in &alerts {
+                    inhibitor.observe(alert);
+                }
+                *self.inhibitor() = inhibitor;
                 self.dispatch.replace(route, &alerts, self.now());
                 tracing::info!(file = %self.config_file.display(), "Completed loading of configuration file");
                 Ok(())
@@ -142,6 +151,27 @@ impl App {
                 Err(error.to_string())
             }
         }
+    }
+
+    /// Locks the inhibitor.
+    pub fn inhibitor(&self) -> std::sync::MutexGuard<'_, Inhibitor> {
+        self.inhibitor.lock().expect("inhibitor lock poisoned")
+    }
+
+    /// The fingerprint of the alert inhibiting `labels`, as the API lists it (0.25 reports
+    /// one).
+    pub fn inhibited_by(&self, labels: &model::LabelSet, now: DateTime<Utc>) -> Vec<String> {
+        self.inhibitor().inhibited_by(labels, now).map(|fp| fp.to_string()).into_iter().collect()
+    }
+
+    /// Hands accepted alerts (the store's copies) to the inhibitor and the dispatcher.
+    pub fn alerts_accepted(&self, stored: &[model::Alert], now: DateTime<Utc>) {
+        let mut inhibitor = self.inhibitor();
+        for alert in stored {
+            inhibitor.observe(alert);
+        }
+        drop(inhibitor);
+        self.dispatch.insert(stored, now);
     }
 
     /// Locks the silences (a poisoned lock means a bug elsewhere: crash rather than serve).
@@ -273,7 +303,9 @@ fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            let removed = gc_app.alerts.gc(gc_app.now());
+            let now = gc_app.now();
+            let removed = gc_app.alerts.gc(now);
+            gc_app.inhibitor().gc(now);
             tracing::debug!(removed = removed.len(), "Alert GC");
         }
     });

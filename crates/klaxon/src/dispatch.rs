@@ -132,9 +132,8 @@ impl NotifyEnv for App {
         self.clock.now()
     }
 
-    fn inhibited(&self, _labels: &LabelSet, _now: DateTime<Utc>) -> bool {
-        // Inhibition is not implemented yet: nothing is inhibited.
-        false
+    fn inhibited(&self, labels: &LabelSet, now: DateTime<Utc>) -> bool {
+        self.inhibitor().inhibited_by(labels, now).is_some()
     }
 
     fn silenced(&self, labels: &LabelSet, now: DateTime<Utc>) -> bool {

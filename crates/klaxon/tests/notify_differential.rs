@@ -46,6 +46,10 @@ route:
           group_wait: 2s
     - matchers: ['team="web"']
       receiver: web
+inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: [instance]
 receivers:
   - name: default
     webhook_configs: [{url: 'SINK/default'}]
@@ -114,6 +118,8 @@ fn timeline(t0: DateTime<Utc>) -> Vec<(Duration, Value)> {
     let w2 = json!({"alertname": "W", "team": "web", "instance": "w2"});
     let d1 = json!({"alertname": "D", "x": "<&>"});
     let d2 = json!({"alertname": "D", "x": "2"});
+    // Inhibited by a3 until a3 resolves.
+    let a5 = json!({"alertname": "A", "team": "ops", "instance": "i3", "severity": "warning"});
     vec![
         (
             Duration::ZERO,
@@ -123,6 +129,7 @@ fn timeline(t0: DateTime<Utc>) -> Vec<(Duration, Value)> {
                 alert(a3.clone(), t0, None, "three"),
                 alert(w1.clone(), t0, None, "web"),
                 alert(d1.clone(), t0, None, "d"),
+                alert(a5.clone(), t0, None, "inhibited"),
             ]),
         ),
         (
@@ -152,6 +159,7 @@ fn timeline(t0: DateTime<Utc>) -> Vec<(Duration, Value)> {
                 alert(d2, t0, Some(later(11.5)), "d2"),
             ]),
         ),
+        (Duration::from_millis(15500), json!([alert(a5, t0, Some(later(15.5)), "inhibited")])),
     ]
 }
 
@@ -272,6 +280,7 @@ async fn notify_webhooks_match_alertmanager_025() {
     }
     for (expected, got) in listings {
         assert_eq!(got, expected, "alert groups listing differs");
+        assert!(expected.to_string().contains("\"suppressed\""), "nothing inhibited: {expected}");
     }
     compare(&by_group(&reference_sink), &by_group(&klaxon_sink));
 }

@@ -45,7 +45,7 @@ pub(crate) async fn post_alerts(
     app.metrics.alerts_received.with_label_values(&["resolved"]).inc_by(resolved);
     app.metrics.alerts_invalid.inc_by(reasons.len() as u64);
     let stored = app.alerts.put(valid, now);
-    app.dispatch.insert(&stored, now);
+    app.alerts_accepted(&stored, now);
     if !reasons.is_empty() {
         return Err(ApiError::BadRequest(reasons.join("; ")));
     }
@@ -186,7 +186,7 @@ pub(crate) async fn get_alerts(
             return;
         }
         let silenced_by = silences.mutes(&alert.labels, now);
-        let inhibited_by: Vec<String> = Vec::new();
+        let inhibited_by = app.inhibited_by(&alert.labels, now);
         let state =
             if silenced_by.is_empty() && inhibited_by.is_empty() { "active" } else { "suppressed" };
         if (!filter.active && state == "active")

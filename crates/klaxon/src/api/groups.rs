@@ -33,6 +33,7 @@ pub(crate) struct AlertGroupJson {
 struct Kept {
     alert: Alert,
     silenced_by: Vec<String>,
+    inhibited_by: Vec<String>,
 }
 
 /// `GET /api/v2/alerts/groups`.
@@ -57,15 +58,17 @@ pub(crate) async fn get_alert_groups(
                     continue;
                 }
                 let silenced_by = silences.mutes(&alert.labels, now);
-                let active = silenced_by.is_empty();
+                let inhibited_by = app.inhibited_by(&alert.labels, now);
+                let active = silenced_by.is_empty() && inhibited_by.is_empty();
                 if (!filter.active && active)
                     || (!filter.silenced && !silenced_by.is_empty())
+                    || (!filter.inhibited && !inhibited_by.is_empty())
                     || !matches_filter_labels(&filter.matchers, &alert.labels)
                 {
                     continue;
                 }
                 receivers.entry(alert.fingerprint()).or_default().push(receiver.clone());
-                kept.push(Kept { alert: alert.clone(), silenced_by });
+                kept.push(Kept { alert: alert.clone(), silenced_by, inhibited_by });
             }
             if !kept.is_empty() {
                 groups.push((group.labels.clone(), receiver.clone(), kept));
@@ -83,11 +86,12 @@ pub(crate) async fn get_alert_groups(
             kept.sort_by(|a, b| compare_alerts(&a.alert, &b.alert));
             let alerts = kept
                 .into_iter()
-                .map(|Kept { alert, silenced_by }| {
+                .map(|Kept { alert, silenced_by, inhibited_by }| {
                     let names = receivers.get(&alert.fingerprint()).cloned().unwrap_or_default();
                     let names = names.into_iter().map(|name| ReceiverJson { name }).collect();
-                    let state = if silenced_by.is_empty() { "active" } else { "suppressed" };
-                    gettable_alert(&alert, names, silenced_by, Vec::new(), state)
+                    let active = silenced_by.is_empty() && inhibited_by.is_empty();
+                    let state = if active { "active" } else { "suppressed" };
+                    gettable_alert(&alert, names, silenced_by, inhibited_by, state)
                 })
                 .collect();
             AlertGroupJson { alerts, labels, receiver: ReceiverJson { name: receiver } }
