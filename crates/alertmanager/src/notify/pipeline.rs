@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::retry::Backoff;
 use super::stages::{self, DedupHashes};
-use super::webhook::Webhook;
+use super::webhook::{Auth, Webhook};
 use super::{Integration, NotifyContext, NotifyEnv, NotifyError, NotifyEvent};
 use crate::config::{Config, TimeInterval};
 use crate::dispatch::aggregate::Flush;
@@ -69,6 +69,7 @@ impl Pipeline {
                     max_alerts: webhook.max_alerts,
                     external_url: external_url.to_owned(),
                     client: client.clone(),
+                    auth: Auth::from_config(webhook.http_config.as_ref()),
                 }));
             }
             let unsupported = receiver.integrations().len() - receiver.webhook_configs.len();

@@ -14,6 +14,8 @@ use model::{Alert, LabelSet};
 use serde::Serialize;
 
 use super::{BoxFuture, Integration, NotifyContext, NotifyError};
+use crate::config::HttpClientConfig;
+use crate::config::types::Secret;
 use crate::dispatch::aggregate::resolved_at;
 
 /// 0.25's webhook message (`template.Data` plus the version, group key and truncation count).
@@ -171,6 +173,76 @@ pub struct Webhook {
     pub external_url: String,
     /// The HTTP client (shared by all integrations).
     pub client: reqwest::Client,
+    /// Credentials from `http_config`.
+    pub auth: Option<Auth>,
+}
+
+/// Credentials a request carries, from `http_config`. Files are read at each request, as
+/// prometheus/common does, so rotated secrets apply without a reload.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `basic_auth`.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: Secret,
+        /// File holding the password (trimmed), when set.
+        password_file: String,
+    },
+    /// `authorization` (a `bearer_token` was moved there on load).
+    Header {
+        /// Scheme, `Bearer` when empty.
+        kind: String,
+        /// Credentials.
+        credentials: Secret,
+        /// File holding the credentials (trimmed), when set.
+        credentials_file: String,
+    },
+}
+
+impl Auth {
+    /// The credentials an integration's `http_config` asks for, if any.
+    pub fn from_config(config: Option<&HttpClientConfig>) -> Option<Auth> {
+        let config = config?;
+        if let Some(header) = &config.authorization {
+            return Some(Auth::Header {
+                kind: header.kind.clone(),
+                credentials: header.credentials.clone(),
+                credentials_file: header.credentials_file.clone(),
+            });
+        }
+        config.basic_auth.as_ref().map(|basic| Auth::Basic {
+            username: basic.username.clone(),
+            password: basic.password.clone(),
+            password_file: basic.password_file.clone(),
+        })
+    }
+
+    fn read(secret: &Secret, file: &str) -> Result<String, NotifyError> {
+        if file.is_empty() {
+            return Ok(secret.expose().to_owned());
+        }
+        std::fs::read_to_string(file).map(|text| text.trim().to_owned()).map_err(|error| {
+            NotifyError { retryable: true, message: format!("unable to read {file}: {error}") }
+        })
+    }
+
+    fn apply(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, NotifyError> {
+        Ok(match self {
+            Auth::Basic { username, password, password_file } => {
+                request.basic_auth(username, Some(Self::read(password, password_file)?))
+            }
+            Auth::Header { kind, credentials, credentials_file } => {
+                let kind = if kind.is_empty() { "Bearer" } else { kind.as_str() };
+                let credentials = Self::read(credentials, credentials_file)?;
+                request.header(reqwest::header::AUTHORIZATION, format!("{kind} {credentials}"))
+            }
+        })
+    }
 }
 
 /// The HTTP client type integrations use, so callers need no direct dependency on it.
@@ -201,11 +273,15 @@ impl Webhook {
             (alerts, 0)
         };
         let body = Message::new(context, &self.external_url, sent, truncated).to_go_json();
-        let response = self
+        let mut request = self
             .client
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
+            .body(body);
+        if let Some(auth) = &self.auth {
+            request = auth.apply(request)?;
+        }
+        let response = request
             .send()
             .await
             .map_err(|error| NotifyError { retryable: true, message: error.to_string() })?;
