@@ -46,6 +46,10 @@ route:
           group_wait: 2s
     - matchers: ['team="web"']
       receiver: web
+    - matchers: ['team="flaky"']
+      receiver: flaky
+    - matchers: ['team="limited"']
+      receiver: limited
 inhibit_rules:
   - source_matchers: ['severity="critical"']
     target_matchers: ['severity="warning"']
@@ -61,6 +65,10 @@ receivers:
     webhook_configs: [{url: 'SINK/critical'}, {url: 'SINK/critical-firing', send_resolved: false}]
   - name: web
     webhook_configs: [{url: 'SINK/web', send_resolved: false}]
+  - name: flaky
+    webhook_configs: [{url: 'SINK/flaky'}]
+  - name: limited
+    webhook_configs: [{url: 'SINK/limited'}]
 "#;
 
 /// One received notification.
@@ -71,7 +79,18 @@ struct Received {
     body: Value,
 }
 
-/// A webhook sink: records every POST with its arrival time and answers 200.
+/// How the sink answers: `/flaky` fails its first two requests with 500 (retried within the
+/// flush), `/limited` always answers 429 (final in 0.25, so each tick tries once), the rest
+/// 200.
+fn answer(path: &str, earlier_requests: usize) -> StatusCode {
+    match path {
+        "/flaky" if earlier_requests < 2 => StatusCode::INTERNAL_SERVER_ERROR,
+        "/limited" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::OK,
+    }
+}
+
+/// A webhook sink: records every POST with its arrival time and answers per [`answer`].
 struct Sink {
     received: Arc<Mutex<Vec<Received>>>,
 }
@@ -84,8 +103,11 @@ async fn start_sink(address: &str, started: Instant) -> Sink {
         async move {
             let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let path = uri.path().to_owned();
-            record.lock().unwrap().push(Received { path, at: started.elapsed(), body });
-            StatusCode::OK
+            let mut record = record.lock().unwrap();
+            let earlier = record.iter().filter(|r| r.path == path).count();
+            let status = answer(&path, earlier);
+            record.push(Received { path, at: started.elapsed(), body });
+            status
         }
     });
     let listener = tokio::net::TcpListener::bind(address).await.expect("bind sink");
@@ -118,6 +140,8 @@ fn timeline(t0: DateTime<Utc>) -> Vec<(Duration, Value)> {
     let w2 = json!({"alertname": "W", "team": "web", "instance": "w2"});
     let d1 = json!({"alertname": "D", "x": "<&>"});
     let d2 = json!({"alertname": "D", "x": "2"});
+    let f1 = json!({"alertname": "F", "team": "flaky"});
+    let l1 = json!({"alertname": "L", "team": "limited"});
     // Inhibited by a3 until a3 resolves.
     let a5 = json!({"alertname": "A", "team": "ops", "instance": "i3", "severity": "warning"});
     vec![
@@ -130,6 +154,8 @@ fn timeline(t0: DateTime<Utc>) -> Vec<(Duration, Value)> {
                 alert(w1.clone(), t0, None, "web"),
                 alert(d1.clone(), t0, None, "d"),
                 alert(a5.clone(), t0, None, "inhibited"),
+                alert(f1.clone(), t0, None, "flaky"),
+                alert(l1.clone(), t0, None, "limited"),
             ]),
         ),
         (
@@ -157,6 +183,8 @@ fn timeline(t0: DateTime<Utc>) -> Vec<(Duration, Value)> {
                 alert(a4, t0, Some(later(11.5)), "db"),
                 alert(w2, t0, Some(later(11.5)), "web 2"),
                 alert(d2, t0, Some(later(11.5)), "d2"),
+                alert(f1, t0, Some(later(11.5)), "flaky"),
+                alert(l1, t0, Some(later(11.5)), "limited"),
             ]),
         ),
         (Duration::from_millis(15500), json!([alert(a5, t0, Some(later(15.5)), "inhibited")])),
@@ -191,6 +219,7 @@ fn settled(reference: &ByGroup, klaxon: &ByGroup) -> bool {
     let resolved = reference.iter().all(|((path, _), list)| {
         path.contains("web")
             || path.contains("firing")
+            || path.contains("limited")
             || list.last().is_some_and(|last| last.body["status"] == "resolved")
     });
     same_shape && resolved
@@ -283,6 +312,36 @@ async fn notify_webhooks_match_alertmanager_025() {
         assert!(expected.to_string().contains("\"suppressed\""), "nothing inhibited: {expected}");
     }
     compare(&by_group(&reference_sink), &by_group(&klaxon_sink));
+    let counters = [
+        "alertmanager_notifications_total",
+        "alertmanager_notifications_failed_total",
+        "alertmanager_notification_requests_total",
+        "alertmanager_notification_requests_failed_total",
+    ];
+    let expected = webhook_counters(&client, &reference, &counters).await;
+    assert_eq!(webhook_counters(&client, &klaxon, &counters).await, expected);
+    assert!(expected.iter().all(|(_, value)| *value > 0.0), "{expected:?}");
+}
+
+/// The webhook series of `names` from `/metrics`.
+async fn webhook_counters(
+    client: &reqwest::Client,
+    server: &Server,
+    names: &[&str],
+) -> Vec<(String, f64)> {
+    let text = request(client, "GET", &format!("{}/metrics", server.url), None).await.text;
+    names
+        .iter()
+        .map(|name| {
+            let prefix = format!("{name}{{integration=\"webhook\"}} ");
+            let value = text
+                .lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(f64::NAN);
+            (name.to_string(), value)
+        })
+        .collect()
 }
 
 fn compare(reference: &ByGroup, klaxon: &ByGroup) {
