@@ -79,12 +79,13 @@ struct Received {
     body: Value,
 }
 
-/// How the sink answers: `/flaky` fails its first two requests with 500 (retried within the
-/// flush), `/limited` always answers 429 (final in 0.25, so each tick tries once), the rest
+/// How the sink answers: `/flaky` fails its first request with 500 (retried within the
+/// flush after 0.25–0.75s; a second failure would put the logged send time on either side of
+/// the next repeat boundary, by jitter, in 0.25 as here), `/limited` always answers 429 (final in 0.25, so each tick tries once), the rest
 /// 200.
 fn answer(path: &str, earlier_requests: usize) -> StatusCode {
     match path {
-        "/flaky" if earlier_requests < 2 => StatusCode::INTERNAL_SERVER_ERROR,
+        "/flaky" if earlier_requests < 1 => StatusCode::INTERNAL_SERVER_ERROR,
         "/limited" => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::OK,
     }
@@ -253,18 +254,52 @@ where
     outputs
 }
 
-/// The groups listing without what legitimately differs: update times, and the ends the
-/// servers derived from `resolve_timeout` at their own clocks.
-async fn groups_listing(client: &reqwest::Client, server: &Server) -> Value {
-    let url = format!("{}/api/v2/alerts/groups", server.url);
-    let mut listing = request(client, "GET", &url, None).await.json().expect("groups JSON");
+/// The query strings the groups listing is compared with.
+const LISTING_QUERIES: [&str; 6] = [
+    "",
+    "?receiver=ops|web",
+    "?filter=team%3D~%22ops%7Cdb%22&filter=instance!%3D%22i2%22",
+    "?active=false",
+    "?silenced=false&inhibited=false",
+    "?receiver=%5B",
+];
+
+/// The groups listing without what legitimately differs: update times, the ends the servers
+/// derived from `resolve_timeout` at their own clocks, and silence ids (each server made its
+/// own).
+async fn groups_listing(client: &reqwest::Client, server: &Server, query: &str) -> Value {
+    let url = format!("{}/api/v2/alerts/groups{query}", server.url);
+    let reply = request(client, "GET", &url, None).await;
+    let Some(mut listing) = reply.json().filter(Value::is_array) else {
+        return json!({"status": reply.status, "text": reply.text});
+    };
     for group in listing.as_array_mut().expect("array") {
         for alert in group["alerts"].as_array_mut().expect("alerts") {
             alert["updatedAt"] = Value::Null;
             alert["endsAt"] = Value::Null;
+            let silences = alert["status"]["silencedBy"].as_array().map_or(0, Vec::len);
+            alert["status"]["silencedBy"] = json!(silences);
         }
     }
     listing
+}
+
+/// Creates the same silence on both servers: `instance="w2"` until `ends`.
+async fn silence(
+    client: &reqwest::Client,
+    servers: &[&Server],
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+) {
+    let body = json!({"matchers": [{"name": "instance", "value": "w2", "isRegex": false}],
+                      "startsAt": time(starts), "endsAt": time(ends),
+                      "createdBy": "test", "comment": "mute w2 for a while"})
+    .to_string();
+    for server in servers {
+        let url = format!("{}/api/v2/silences", server.url);
+        let reply = request(client, "POST", &url, Some(&body)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
 }
 
 fn start(
@@ -290,16 +325,21 @@ async fn notify_webhooks_match_alertmanager_025() {
     let client = reqwest::Client::new();
     let t0 = Utc::now();
     let mut listings = Vec::new();
+    // w2 (added at 3.5s) stays silenced until 9.5s, so its group announces it at 11s.
+    silence(&client, &[&reference, &klaxon], t0, t0 + chrono::Duration::milliseconds(9500)).await;
     for (offset, batch) in timeline(t0) {
         // Waiting for the scripted moment is the test's timeline, not synchronisation.
         tokio::time::sleep_until(started + offset).await;
         post_alerts(&client, &[&reference, &klaxon], &batch).await;
         if offset == Duration::from_millis(3500) {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            listings.push((
-                groups_listing(&client, &reference).await,
-                groups_listing(&client, &klaxon).await,
-            ));
+            for query in LISTING_QUERIES {
+                listings.push((
+                    query,
+                    groups_listing(&client, &reference, query).await,
+                    groups_listing(&client, &klaxon, query).await,
+                ));
+            }
         }
     }
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -307,10 +347,13 @@ async fn notify_webhooks_match_alertmanager_025() {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for (expected, got) in listings {
-        assert_eq!(got, expected, "alert groups listing differs");
-        assert!(expected.to_string().contains("\"suppressed\""), "nothing inhibited: {expected}");
+    for (query, expected, got) in &listings {
+        assert_eq!(got, expected, "alert groups listing differs for {query:?}");
     }
+    let everything = listings[0].1.to_string();
+    assert!(
+        everything.contains(r#""inhibitedBy":["1"#) && everything.contains(r#""silencedBy":1"#)
+    );
     compare(&by_group(&reference_sink), &by_group(&klaxon_sink));
     let counters = [
         "alertmanager_notifications_total",
