@@ -100,6 +100,8 @@ pub struct Metrics {
     config_last_reload_success_timestamp: Gauge,
     config_hash: Gauge,
     notify: NotifyMetrics,
+    /// `alertmanager_dispatcher_aggregation_groups`, set at scrape time.
+    pub aggregation_groups: Gauge,
 }
 
 impl Metrics {
@@ -171,6 +173,12 @@ impl Metrics {
         }
         let notify = NotifyMetrics::new();
         notify.register(&registry);
+        let aggregation_groups = Gauge::new(
+            "alertmanager_dispatcher_aggregation_groups",
+            "Number of active aggregation groups",
+        )
+        .expect("valid metric");
+        registry.register(Box::new(aggregation_groups.clone())).expect("metric registered once");
         Metrics {
             registry,
             alerts_received,
@@ -181,6 +189,7 @@ impl Metrics {
             config_last_reload_success_timestamp,
             config_hash,
             notify,
+            aggregation_groups,
         }
     }
 
