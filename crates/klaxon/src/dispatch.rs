@@ -3,8 +3,8 @@
 //! pipeline on its own task, and reports the outcome back.
 //!
 //! A reload replaces the dispatcher (a new generation) and replays every stored alert into
-//! it, as 0.25 does by restarting its dispatcher; flushes of an older generation finish but
-//! their outcome is ignored.
+//! it, as 0.25 does by restarting its dispatcher; flushes still running for the old one are
+//! aborted, as 0.25 cancels their context.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -27,6 +27,8 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 struct State {
     generation: u64,
     dispatcher: Dispatcher,
+    /// Flushes of this generation that may still run.
+    flushes: Vec<tokio::task::AbortHandle>,
 }
 
 /// The dispatcher shared by the API (inserts, group listing) and the driver task.
@@ -39,7 +41,11 @@ impl Dispatch {
     /// A dispatcher for `route` with no groups.
     pub fn new(route: Route) -> Dispatch {
         Dispatch {
-            state: Mutex::new(State { generation: 0, dispatcher: Dispatcher::new(route) }),
+            state: Mutex::new(State {
+                generation: 0,
+                dispatcher: Dispatcher::new(route),
+                flushes: Vec::new(),
+            }),
             wake: Notify::new(),
         }
     }
@@ -63,6 +69,9 @@ impl Dispatch {
         let mut state = self.lock();
         state.generation += 1;
         state.dispatcher = Dispatcher::new(route);
+        for flush in state.flushes.drain(..) {
+            flush.abort();
+        }
         for alert in alerts {
             state.dispatcher.insert(alert, now);
         }
@@ -92,14 +101,16 @@ pub fn spawn(app: Arc<App>) {
         maintenance.tick().await;
         loop {
             let now = app.now();
-            let (generation, flushes, deadline) = {
+            let deadline = {
                 let mut state = app.dispatch.lock();
-                let flushes = state.dispatcher.due(now);
-                (state.generation, flushes, state.dispatcher.next_deadline())
+                let generation = state.generation;
+                state.flushes.retain(|flush| !flush.is_finished());
+                for flush in state.dispatcher.due(now) {
+                    let task = tokio::spawn(run_flush(app.clone(), generation, flush));
+                    state.flushes.push(task.abort_handle());
+                }
+                state.dispatcher.next_deadline()
             };
-            for flush in flushes {
-                tokio::spawn(run_flush(app.clone(), generation, flush));
-            }
             // A deadline already past (a flush just finished late) is served on the next turn.
             let sleep = deadline.map_or(MAINTENANCE_INTERVAL, |deadline| {
                 (deadline - now).to_std().unwrap_or(Duration::ZERO).min(MAINTENANCE_INTERVAL)
