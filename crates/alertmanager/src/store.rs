@@ -39,9 +39,11 @@ impl AlertStore {
 
     /// Stores a batch of validated alerts, merging each with the stored alert of the same
     /// fingerprint when their time ranges overlap, as Alertmanager's memory provider does.
-    pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) {
+    /// Returns the stored copies, in input order: what the dispatcher must see.
+    pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) -> Vec<Alert> {
         let mut stored = self.alerts.write().expect("alert store lock poisoned");
         stored.reserve(alerts.len());
+        let mut result = Vec::with_capacity(alerts.len());
         for alert in alerts {
             match stored.entry(alert.fingerprint()) {
                 Entry::Occupied(mut entry) => {
@@ -50,13 +52,16 @@ impl AlertStore {
                     } else {
                         alert
                     };
+                    result.push(replacement.clone());
                     entry.insert(replacement);
                 }
                 Entry::Vacant(entry) => {
+                    result.push(alert.clone());
                     entry.insert(alert);
                 }
             }
         }
+        result
     }
 
     /// The alert with this fingerprint, if stored.

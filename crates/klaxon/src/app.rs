@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use alertmanager::config::Config;
 use alertmanager::dispatch::route::Route;
+use alertmanager::inhibit::Inhibitor;
+use alertmanager::nflog::NotificationLog;
+use alertmanager::notify::pipeline::Pipeline;
+use alertmanager::notify::webhook::{HttpClient, http_client};
 use alertmanager::silence::{Silences, SilencesOptions};
 use alertmanager::store::AlertStore;
 use arc_swap::ArcSwap;
@@ -15,6 +19,7 @@ use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::dispatch::Dispatch;
 use crate::flags::ServerFlags;
 use crate::metrics::Metrics;
 
@@ -39,12 +44,20 @@ pub struct LoadedConfig {
     pub config: Config,
     /// The routing tree.
     pub route: Route,
+    /// The notification pipeline: integrations by receiver, time intervals.
+    pub pipeline: Arc<Pipeline>,
 }
 
+/// Bound on one notification request when the flush deadline is further away.
+const NOTIFY_REQUEST_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
 impl LoadedConfig {
-    fn new(config: Config) -> Self {
+    fn new(config: Config, external_url: &str, client: &HttpClient) -> Self {
         let route = Route::from_config(&config.route);
-        Self { config, route }
+        // No clustering yet: this instance is at position 0 and never waits.
+        let pipeline =
+            Arc::new(Pipeline::from_config(&config, external_url, client, Duration::ZERO));
+        Self { config, route, pipeline }
     }
 }
 
@@ -66,6 +79,14 @@ pub struct App {
     pub started_at: DateTime<Utc>,
     /// The external URL, as notifications and the status page show it.
     pub external_url: String,
+    /// Aggregation groups and their timers.
+    pub dispatch: Dispatch,
+    /// The notification log.
+    pub nflog: Mutex<NotificationLog>,
+    /// Inhibition rules with their source alerts.
+    pub inhibitor: Mutex<Inhibitor>,
+    /// The HTTP client integrations share.
+    pub http_client: HttpClient,
 }
 
 impl App {
@@ -80,15 +101,22 @@ impl App {
         });
         let metrics = Metrics::new();
         metrics.config_reloaded(true, clock.now(), &config.original_yaml());
+        let external_url = external_url(flags);
+        let client = http_client(NOTIFY_REQUEST_TIMEOUT);
+        let loaded = LoadedConfig::new(config, &external_url, &client);
         Ok(Arc::new(App {
-            config: ArcSwap::from_pointee(LoadedConfig::new(config)),
+            dispatch: Dispatch::new(loaded.route.clone()),
+            inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
+            nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
+            http_client: client,
+            config: ArcSwap::from_pointee(loaded),
             config_file: flags.config_file.clone(),
             alerts: AlertStore::new(),
             silences: Mutex::new(silences),
             metrics,
             started_at: clock.now(),
             clock,
-            external_url: external_url(flags),
+            external_url,
         }))
     }
 
@@ -103,7 +131,17 @@ impl App {
         match Config::load_file(&self.config_file) {
             Ok(config) => {
                 self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
-                self.config.store(Arc::new(LoadedConfig::new(config)));
+                let loaded = LoadedConfig::new(config, &self.external_url, &self.http_client);
+                let route = loaded.route.clone();
+                self.config.store(Arc::new(loaded));
+                let mut alerts = Vec::new();
+                self.alerts.for_each(|alert| alerts.push(alert.clone()));
+                let mut inhibitor = Inhibitor::new(&self.config.load().config.inhibit_rules);
+                for alert in &alerts {
+                    inhibitor.observe(alert);
+                }
+                *self.inhibitor() = inhibitor;
+                self.dispatch.replace(route, &alerts, self.now());
                 tracing::info!(file = %self.config_file.display(), "Completed loading of configuration file");
                 Ok(())
             }
@@ -113,6 +151,27 @@ impl App {
                 Err(error.to_string())
             }
         }
+    }
+
+    /// Locks the inhibitor.
+    pub fn inhibitor(&self) -> std::sync::MutexGuard<'_, Inhibitor> {
+        self.inhibitor.lock().expect("inhibitor lock poisoned")
+    }
+
+    /// The fingerprint of the alert inhibiting `labels`, as the API lists it (0.25 reports
+    /// one).
+    pub fn inhibited_by(&self, labels: &model::LabelSet, now: DateTime<Utc>) -> Vec<String> {
+        self.inhibitor().inhibited_by(labels, now).map(|fp| fp.to_string()).into_iter().collect()
+    }
+
+    /// Hands accepted alerts (the store's copies) to the inhibitor and the dispatcher.
+    pub fn alerts_accepted(&self, stored: &[model::Alert], now: DateTime<Utc>) {
+        let mut inhibitor = self.inhibitor();
+        for alert in stored {
+            inhibitor.observe(alert);
+        }
+        drop(inhibitor);
+        self.dispatch.insert(stored, now);
     }
 
     /// Locks the silences (a poisoned lock means a bug elsewhere: crash rather than serve).
@@ -186,6 +245,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     }
     spawn_maintenance(app.clone(), &flags);
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
+    crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());
     wait_for_termination().await;
     tracing::info!("Received termination request, exiting gracefully");
@@ -232,6 +292,11 @@ fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
             let now = silences_app.now();
             let removed = silences_app.silences().gc(now);
             tracing::debug!(removed, "Silence GC");
+            let mut nflog = silences_app.nflog.lock().expect("nflog lock poisoned");
+            match nflog.gc(now) {
+                Ok(removed) => tracing::debug!(removed, "Notification log GC"),
+                Err(error) => tracing::error!(%error, "Notification log GC failed"),
+            }
         }
     });
     let alerts_gc_interval = flags.alerts_gc_interval.max(Duration::from_secs(1));
@@ -242,7 +307,9 @@ fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            let removed = gc_app.alerts.gc(gc_app.now());
+            let now = gc_app.now();
+            let removed = gc_app.alerts.gc(now);
+            gc_app.inhibitor().gc(now);
             tracing::debug!(removed = removed.len(), "Alert GC");
         }
     });

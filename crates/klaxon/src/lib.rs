@@ -5,6 +5,7 @@
 //! - [`flags`]: Alertmanager-compatible flags and subcommands.
 //! - [`app`]: shared state, reload, maintenance, signals and shutdown.
 //! - [`api`]: the HTTP API.
+//! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
 //! - [`check_config`]: `klaxon check-config`.
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod app;
 pub mod check_config;
+pub mod dispatch;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;

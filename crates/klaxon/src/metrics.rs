@@ -1,9 +1,89 @@
 //! `/metrics`: Alertmanager's metric names for what Klaxon has, plus the process collector.
 
+use alertmanager::notify::NotifyEvent;
 use chrono::{DateTime, Utc};
 use prometheus::{
-    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
+    Registry, TextEncoder,
 };
+
+/// The integrations 0.25 pre-creates notification series for (so they read 0, not absent).
+const INTEGRATIONS: [&str; 10] = [
+    "email",
+    "pagerduty",
+    "wechat",
+    "pushover",
+    "slack",
+    "opsgenie",
+    "webhook",
+    "victorops",
+    "sns",
+    "telegram",
+];
+
+/// The notification counters and latency, by integration.
+struct NotifyMetrics {
+    notifications: IntCounterVec,
+    notifications_failed: IntCounterVec,
+    requests: IntCounterVec,
+    requests_failed: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl NotifyMetrics {
+    fn new() -> NotifyMetrics {
+        let counter = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help), &["integration"]).expect("valid metric")
+        };
+        let metrics = NotifyMetrics {
+            notifications: counter(
+                "alertmanager_notifications_total",
+                "The total number of attempted notifications.",
+            ),
+            notifications_failed: counter(
+                "alertmanager_notifications_failed_total",
+                "The total number of failed notifications.",
+            ),
+            requests: counter(
+                "alertmanager_notification_requests_total",
+                "The total number of attempted notification requests.",
+            ),
+            requests_failed: counter(
+                "alertmanager_notification_requests_failed_total",
+                "The total number of failed notification requests.",
+            ),
+            latency: HistogramVec::new(
+                HistogramOpts::new(
+                    "alertmanager_notification_latency_seconds",
+                    "The latency of notifications in seconds.",
+                )
+                .buckets(vec![1.0, 5.0, 10.0, 15.0, 20.0]),
+                &["integration"],
+            )
+            .expect("valid metric"),
+        };
+        for integration in INTEGRATIONS {
+            metrics.notifications.with_label_values(&[integration]);
+            metrics.notifications_failed.with_label_values(&[integration]);
+            metrics.requests.with_label_values(&[integration]);
+            metrics.requests_failed.with_label_values(&[integration]);
+            metrics.latency.with_label_values(&[integration]);
+        }
+        metrics
+    }
+
+    fn register(&self, registry: &Registry) {
+        for collector in [
+            Box::new(self.notifications.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(self.notifications_failed.clone()),
+            Box::new(self.requests.clone()),
+            Box::new(self.requests_failed.clone()),
+            Box::new(self.latency.clone()),
+        ] {
+            registry.register(collector).expect("metric registered once");
+        }
+    }
+}
 
 /// The registry and every metric Klaxon updates.
 pub struct Metrics {
@@ -19,6 +99,9 @@ pub struct Metrics {
     config_last_reload_successful: Gauge,
     config_last_reload_success_timestamp: Gauge,
     config_hash: Gauge,
+    notify: NotifyMetrics,
+    /// `alertmanager_dispatcher_aggregation_groups`, set at scrape time.
+    pub aggregation_groups: Gauge,
 }
 
 impl Metrics {
@@ -88,6 +171,14 @@ impl Metrics {
         ] {
             registry.register(collector).expect("metric registered once");
         }
+        let notify = NotifyMetrics::new();
+        notify.register(&registry);
+        let aggregation_groups = Gauge::new(
+            "alertmanager_dispatcher_aggregation_groups",
+            "Number of active aggregation groups",
+        )
+        .expect("valid metric");
+        registry.register(Box::new(aggregation_groups.clone())).expect("metric registered once");
         Metrics {
             registry,
             alerts_received,
@@ -97,6 +188,28 @@ impl Metrics {
             config_last_reload_successful,
             config_last_reload_success_timestamp,
             config_hash,
+            notify,
+            aggregation_groups,
+        }
+    }
+
+    /// Counts a notification pipeline event.
+    pub fn notify_event(&self, event: NotifyEvent<'_>) {
+        let notify = &self.notify;
+        match event {
+            NotifyEvent::Notification { integration } => {
+                notify.notifications.with_label_values(&[integration]).inc();
+            }
+            NotifyEvent::NotificationFailed { integration } => {
+                notify.notifications_failed.with_label_values(&[integration]).inc();
+            }
+            NotifyEvent::Request { integration, latency, failed } => {
+                notify.requests.with_label_values(&[integration]).inc();
+                if failed {
+                    notify.requests_failed.with_label_values(&[integration]).inc();
+                }
+                notify.latency.with_label_values(&[integration]).observe(latency.as_secs_f64());
+            }
         }
     }
 

@@ -15,10 +15,9 @@
 //! newer row another instance stored.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use alertmanager::nflog::NotificationLog;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
@@ -38,9 +37,6 @@ pub struct Persistence {
     /// afterwards holds that request's changes and no other request answers before its own
     /// changes are stored.
     write_lock: tokio::sync::Mutex<()>,
-    /// The notification log, loaded at startup and snapshotted by maintenance. It lives here
-    /// until the notification pipeline takes it over.
-    pub nflog: Mutex<NotificationLog>,
 }
 
 /// Bound on one maintenance or shutdown write, so a hung database cannot stall shutdown.
@@ -62,7 +58,6 @@ impl Persistence {
             store,
             storage_path: flags.storage_path.clone(),
             write_lock: tokio::sync::Mutex::new(()),
-            nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
         }))
     }
 
@@ -85,7 +80,8 @@ impl Persistence {
         state.take_broadcasts();
         let count = state.len();
         drop(state);
-        let mut log = self.nflog();
+        // The pipeline's own log: a restarted instance must not re-send what it already sent.
+        let mut log = app.nflog.lock().expect("notification log lock poisoned");
         log.load_snapshot(&nflog).map_err(|error| format!("stored notification log: {error}"))?;
         log.take_broadcasts();
         tracing::info!(silences = count, nflog = log.len(), "Loaded state from the store");
@@ -127,7 +123,7 @@ impl Persistence {
     /// deletes expired rows. Failures are logged: the next run retries.
     async fn snapshot(&self, app: &App) {
         let silences = app.silences().snapshot();
-        let nflog = self.nflog().snapshot();
+        let nflog = app.nflog.lock().expect("notification log lock poisoned").snapshot();
         let now = app.now();
         let work = async {
             let silences = self.store.upsert_silences(&silences).await?;
@@ -146,10 +142,6 @@ impl Persistence {
             Ok(Err(error)) => tracing::error!(%error, "Writing state to the store failed"),
             Err(_) => tracing::error!(?SNAPSHOT_TIMEOUT, "Writing state to the store timed out"),
         }
-    }
-
-    fn nflog(&self) -> std::sync::MutexGuard<'_, NotificationLog> {
-        self.nflog.lock().expect("notification log lock poisoned")
     }
 
     /// Stores what the silences' outbox holds; called with the write lock held.

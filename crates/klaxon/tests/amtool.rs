@@ -169,8 +169,9 @@ fn amtool_prints_the_same_against_klaxon() {
     }
     assert!(
         differences.is_empty(),
-        "{} commands differ:\n\n{}",
+        "{} commands differ:\n\n{}\n\nklaxon log:\n{}",
         differences.len(),
-        differences.join("\n\n")
+        differences.join("\n\n"),
+        klaxon.log_text()
     );
 }

@@ -113,7 +113,7 @@ fn matchers_are_combined() {
     let config = load(text).unwrap();
     let names: Vec<String> =
         config.route.routes[0].matchers.iter().map(|m| m.to_string()).collect();
-    // `match_re` values carry 0.25's anchored form, which route keys render.
+    // match_re keeps 0.25's anchored source, which route keys render.
     assert_eq!(names, ["a=~\"^(?:y.*)$\"", "b=\"x\"", "c!=\"z\""]);
 }
 

@@ -1,6 +1,7 @@
-//! Dispatch: the routing tree, group keys and the dedup decision (and, with the pipeline,
-//! aggregation groups and their timers).
+//! Dispatch: the routing tree, group keys, the dedup decision, and aggregation groups with
+//! their timers.
 
+pub mod aggregate;
 pub mod dedup;
 pub mod group_key;
 pub mod route;

@@ -51,6 +51,13 @@ pub struct Route {
     pub continue_matching: bool,
     /// Children in order.
     pub routes: Vec<Route>,
+    /// Names of the intervals during which this route sends nothing (not inherited).
+    pub mute_time_intervals: Vec<String>,
+    /// Names of the intervals outside which this route sends nothing (not inherited).
+    pub active_time_intervals: Vec<String>,
+    /// Position in a pre-order walk of the tree: identifies the route within one tree, as
+    /// 0.25 identifies it by pointer.
+    pub index: usize,
     /// [`Route::key`], fixed when the tree is built because it depends on the ancestors.
     pub(super) key: String,
 }
@@ -65,10 +72,18 @@ impl Route {
             group_interval: GROUP_INTERVAL_DEFAULT,
             repeat_interval: REPEAT_INTERVAL_DEFAULT,
         };
-        Self::build(root, &defaults, None)
+        let mut next_index = 0;
+        Self::build(root, &defaults, None, &mut next_index)
     }
 
-    fn build(node: &config::Route, parent: &RouteOptions, parent_key: Option<&str>) -> Route {
+    fn build(
+        node: &config::Route,
+        parent: &RouteOptions,
+        parent_key: Option<&str>,
+        next_index: &mut usize,
+    ) -> Route {
+        let index = *next_index;
+        *next_index += 1;
         let mut options = parent.clone();
         if let Some(receiver) = &node.receiver {
             options.receiver = receiver.clone();
@@ -86,9 +101,21 @@ impl Route {
         let mut matchers = Matchers(node.matchers.clone());
         matchers.sort();
         let key = super::group_key::route_key(parent_key, &matchers);
-        let routes =
-            node.routes.iter().map(|child| Self::build(child, &options, Some(&key))).collect();
-        Route { options, matchers, continue_matching: node.continue_matching, routes, key }
+        let routes = node
+            .routes
+            .iter()
+            .map(|child| Self::build(child, &options, Some(&key), next_index))
+            .collect();
+        Route {
+            options,
+            matchers,
+            continue_matching: node.continue_matching,
+            routes,
+            mute_time_intervals: node.mute_time_intervals.clone(),
+            active_time_intervals: node.active_time_intervals.clone(),
+            index,
+            key,
+        }
     }
 
     /// The routes an alert with `labels` belongs to, in tree order.

@@ -44,7 +44,8 @@ pub(crate) async fn post_alerts(
     app.metrics.alerts_received.with_label_values(&["firing"]).inc_by(firing);
     app.metrics.alerts_received.with_label_values(&["resolved"]).inc_by(resolved);
     app.metrics.alerts_invalid.inc_by(reasons.len() as u64);
-    app.alerts.put(valid, now);
+    let stored = app.alerts.put(valid, now);
+    app.alerts_accepted(&stored, now);
     if !reasons.is_empty() {
         return Err(ApiError::BadRequest(reasons.join("; ")));
     }
@@ -140,17 +141,17 @@ fn is_valid_label_name(name: &str) -> bool {
 }
 
 /// Which alerts `GET /api/v2/alerts` keeps.
-struct AlertFilter {
-    active: bool,
-    silenced: bool,
-    inhibited: bool,
-    unprocessed: bool,
-    matchers: Vec<Matcher>,
-    receiver: Option<model::goregex::GoRegex>,
+pub(crate) struct AlertFilter {
+    pub(crate) active: bool,
+    pub(crate) silenced: bool,
+    pub(crate) inhibited: bool,
+    pub(crate) unprocessed: bool,
+    pub(crate) matchers: Vec<Matcher>,
+    pub(crate) receiver: Option<model::goregex::GoRegex>,
 }
 
 impl AlertFilter {
-    fn from_query(query: &QueryParams) -> Result<AlertFilter, ApiError> {
+    pub(crate) fn from_query(query: &QueryParams) -> Result<AlertFilter, ApiError> {
         let receiver = match query.first("receiver") {
             Some(pattern) => {
                 Some(model::goregex::GoRegex::new_anchored(pattern).map_err(|error| {
@@ -185,7 +186,7 @@ pub(crate) async fn get_alerts(
             return;
         }
         let silenced_by = silences.mutes(&alert.labels, now);
-        let inhibited_by: Vec<String> = Vec::new();
+        let inhibited_by = app.inhibited_by(&alert.labels, now);
         let state =
             if silenced_by.is_empty() && inhibited_by.is_empty() { "active" } else { "suppressed" };
         if (!filter.active && state == "active")
@@ -214,7 +215,7 @@ pub(crate) async fn get_alerts(
     Ok(Json(result))
 }
 
-fn gettable_alert(
+pub(crate) fn gettable_alert(
     alert: &Alert,
     receivers: Vec<ReceiverJson>,
     silenced_by: Vec<String>,

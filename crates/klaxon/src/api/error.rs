@@ -67,7 +67,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // Alertmanager's go-swagger handlers answer errors with a JSON string body.
         match self {
-            ApiError::BadRequest(reason) => (StatusCode::BAD_REQUEST, Json(reason)).into_response(),
+            ApiError::BadRequest(reason) => {
+                // go-openapi's JSON producer is a json.Encoder: the body ends with a newline.
+                let mut body = serde_json::to_string(&reason).expect("a string serialises");
+                body.push('\n');
+                let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+                (StatusCode::BAD_REQUEST, json, body).into_response()
+            }
             ApiError::NotFound(reason) => (StatusCode::NOT_FOUND, Json(reason)).into_response(),
             ApiError::Binding { status, code, message } => {
                 (status, Json(serde_json::json!({ "code": code, "message": message })))

@@ -10,6 +10,7 @@ use crate::app::App;
 
 mod alerts;
 mod error;
+mod groups;
 mod query;
 mod silences;
 mod status;
@@ -25,6 +26,7 @@ pub fn router(app: Arc<App>, prefix: &str) -> Router {
         .route("/api/v2/status", get(status::get_status))
         .route("/api/v2/receivers", get(status::get_receivers))
         .route("/api/v2/alerts", get(alerts::get_alerts).post(alerts::post_alerts))
+        .route("/api/v2/alerts/groups", get(groups::get_alert_groups))
         .route("/api/v2/silences", get(silences::get_silences).post(silences::post_silences))
         .route("/api/v2/silence/{id}", get(silences::get_silence).delete(silences::delete_silence))
         .route("/api/v1/{*rest}", any(status::gone))

@@ -74,7 +74,9 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
             if alert.ends_at < now {
                 return;
             }
-            if silences.mutes(&alert.labels, now).is_empty() {
+            let muted = !silences.mutes(&alert.labels, now).is_empty()
+                || !app.inhibited_by(&alert.labels, now).is_empty();
+            if !muted {
                 active += 1;
             } else {
                 suppressed += 1;
@@ -84,6 +86,7 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     app.metrics.alerts.with_label_values(&["active"]).set(active as f64);
     app.metrics.alerts.with_label_values(&["suppressed"]).set(suppressed as f64);
     app.metrics.alerts.with_label_values(&["unprocessed"]).set(0.0);
+    app.metrics.aggregation_groups.set(app.dispatch.with(|dispatcher| dispatcher.len()) as f64);
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         app.metrics.render(),

@@ -103,9 +103,12 @@ impl Server {
         let child = command.spawn().expect("start server");
         let server =
             Server { url: format!("http://{address}"), implementation, child, log, _data: data };
-        // With a route prefix, the health endpoints move under it too.
-        let prefix =
-            extra.iter().find_map(|arg| arg.strip_prefix("--web.route-prefix=")).unwrap_or("");
+        // A route prefix moves `/-/ready` too.
+        let prefix = extra
+            .iter()
+            .find_map(|arg| arg.strip_prefix("--web.route-prefix="))
+            .unwrap_or("")
+            .trim_end_matches('/');
         server.wait_ready(prefix);
         server
     }

@@ -1,0 +1,181 @@
+//! The dispatcher's tokio driver: feeds accepted alerts to the sans-IO
+//! [`Dispatcher`], sleeps until its next timer, runs each flush through the notification
+//! pipeline on its own task, and reports the outcome back.
+//!
+//! A reload replaces the dispatcher (a new generation) and replays every stored alert into
+//! it, as 0.25 does by restarting its dispatcher; flushes still running for the old one are
+//! aborted, as 0.25 cancels their context.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use alertmanager::dispatch::aggregate::{Dispatcher, Flush};
+use alertmanager::dispatch::route::Route;
+use alertmanager::nflog::nflogpb::{Entry, Receiver};
+use alertmanager::notify::stages::DedupHashes;
+use alertmanager::notify::{NotifyEnv, NotifyEvent};
+use chrono::{DateTime, Utc};
+use model::{Alert, LabelSet};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::app::App;
+
+/// How often empty groups are reaped (0.25's fixed 30s).
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+struct State {
+    generation: u64,
+    dispatcher: Dispatcher,
+    /// Flushes of this generation that may still run.
+    flushes: Vec<tokio::task::AbortHandle>,
+}
+
+/// The dispatcher shared by the API (inserts, group listing) and the driver task.
+pub struct Dispatch {
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+impl Dispatch {
+    /// A dispatcher for `route` with no groups.
+    pub fn new(route: Route) -> Dispatch {
+        Dispatch {
+            state: Mutex::new(State {
+                generation: 0,
+                dispatcher: Dispatcher::new(route),
+                flushes: Vec::new(),
+            }),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("dispatcher lock poisoned")
+    }
+
+    /// Routes stored alerts into their groups and wakes the driver for new timers.
+    pub fn insert(&self, alerts: &[Alert], now: DateTime<Utc>) {
+        let mut state = self.lock();
+        for alert in alerts {
+            state.dispatcher.insert(alert, now);
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Starts over with a new routing tree and `alerts` (everything stored).
+    pub fn replace(&self, route: Route, alerts: &[Alert], now: DateTime<Utc>) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.dispatcher = Dispatcher::new(route);
+        for flush in state.flushes.drain(..) {
+            flush.abort();
+        }
+        for alert in alerts {
+            state.dispatcher.insert(alert, now);
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Reads the dispatcher's state.
+    pub fn with<R>(&self, read: impl FnOnce(&Dispatcher) -> R) -> R {
+        read(&self.lock().dispatcher)
+    }
+
+    fn done(&self, generation: u64, flush: &Flush, success: bool, now: DateTime<Utc>) {
+        let mut state = self.lock();
+        if state.generation == generation {
+            state.dispatcher.flush_done(flush, success, now);
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+}
+
+/// Spawns the driver; it runs for the life of the process.
+pub fn spawn(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut maintenance = tokio::time::interval(MAINTENANCE_INTERVAL);
+        maintenance.tick().await;
+        loop {
+            let now = app.now();
+            let deadline = {
+                let mut state = app.dispatch.lock();
+                let generation = state.generation;
+                state.flushes.retain(|flush| !flush.is_finished());
+                for flush in state.dispatcher.due(now) {
+                    let task = tokio::spawn(run_flush(app.clone(), generation, flush));
+                    state.flushes.push(task.abort_handle());
+                }
+                state.dispatcher.next_deadline()
+            };
+            // A deadline already past (a flush just finished late) is served on the next turn.
+            let sleep = deadline.map_or(MAINTENANCE_INTERVAL, |deadline| {
+                (deadline - now).to_std().unwrap_or(Duration::ZERO).min(MAINTENANCE_INTERVAL)
+            });
+            tokio::select! {
+                _ = app.dispatch.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = maintenance.tick() => {
+                    let removed = app.dispatch.lock().dispatcher.maintenance();
+                    tracing::debug!(removed, "Aggregation group maintenance");
+                }
+            }
+        }
+    });
+}
+
+async fn run_flush(app: Arc<App>, generation: u64, flush: Flush) {
+    let pipeline = app.config.load().pipeline.clone();
+    let flush = Arc::new(flush);
+    let deadline = Instant::now() + pipeline.flush_timeout(flush.route.options.group_interval);
+    let result = pipeline.run(app.clone(), flush.clone(), deadline).await;
+    if let Err(error) = &result {
+        tracing::error!(group_key = %flush.group_key, num_alerts = flush.alerts.len(), %error, "Notify for alerts failed");
+    }
+    app.dispatch.done(generation, &flush, result.is_ok(), app.now());
+}
+
+impl NotifyEnv for App {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn inhibited(&self, labels: &LabelSet, now: DateTime<Utc>) -> bool {
+        self.inhibitor().inhibited_by(labels, now).is_some()
+    }
+
+    fn silenced(&self, labels: &LabelSet, now: DateTime<Utc>) -> bool {
+        !self.silences().mutes(labels, now).is_empty()
+    }
+
+    fn nflog_query(&self, receiver: &Receiver, group_key: &str) -> Option<Entry> {
+        self.nflog.lock().expect("nflog lock poisoned").query(receiver, group_key).cloned()
+    }
+
+    fn nflog_log(
+        &self,
+        receiver: &Receiver,
+        group_key: &str,
+        hashes: &DedupHashes,
+        expiry: Duration,
+    ) {
+        let now = self.now();
+        let mut nflog = self.nflog.lock().expect("nflog lock poisoned");
+        let (firing, resolved) = (hashes.firing.clone(), hashes.resolved.clone());
+        nflog.log(receiver, group_key, firing, resolved, now, expiry);
+        // No cluster to gossip to yet; the outbox must not grow.
+        nflog.take_broadcasts();
+    }
+
+    fn record(&self, event: NotifyEvent<'_>) {
+        self.metrics.notify_event(event);
+    }
+
+    fn rng_seed(&self) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new().build_hasher().finish()
+    }
+}
