@@ -14,7 +14,8 @@ use model::{Alert, Fingerprint, FingerprintHashing};
 /// All alerts held by this instance.
 #[derive(Default)]
 pub struct AlertStore {
-    alerts: RwLock<HashMap<Fingerprint, Alert, FingerprintHashing>>,
+    /// Shared with the aggregation groups, which hold the same `Arc`s.
+    alerts: RwLock<HashMap<Fingerprint, Arc<Alert>, FingerprintHashing>>,
     /// Generator URLs are mostly identical across alerts; one copy serves them all.
     generator_urls: Mutex<HashSet<Arc<str>>>,
 }
@@ -40,7 +41,7 @@ impl AlertStore {
     /// Stores a batch of validated alerts, merging each with the stored alert of the same
     /// fingerprint when their time ranges overlap, as Alertmanager's memory provider does.
     /// Returns the stored copies, in input order: what the dispatcher must see.
-    pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) -> Vec<Alert> {
+    pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) -> Vec<Arc<Alert>> {
         let mut stored = self.alerts.write().expect("alert store lock poisoned");
         stored.reserve(alerts.len());
         let mut result = Vec::with_capacity(alerts.len());
@@ -48,15 +49,16 @@ impl AlertStore {
             match stored.entry(alert.fingerprint()) {
                 Entry::Occupied(mut entry) => {
                     let replacement = if overlaps(entry.get(), &alert) {
-                        entry.get().merge(&alert, now)
+                        Arc::new(entry.get().merge(&alert, now))
                     } else {
-                        alert
+                        Arc::new(alert)
                     };
-                    result.push(replacement.clone());
+                    result.push(Arc::clone(&replacement));
                     entry.insert(replacement);
                 }
                 Entry::Vacant(entry) => {
-                    result.push(alert.clone());
+                    let alert = Arc::new(alert);
+                    result.push(Arc::clone(&alert));
                     entry.insert(alert);
                 }
             }
@@ -66,7 +68,11 @@ impl AlertStore {
 
     /// The alert with this fingerprint, if stored.
     pub fn get(&self, fingerprint: Fingerprint) -> Option<Alert> {
-        self.alerts.read().expect("alert store lock poisoned").get(&fingerprint).cloned()
+        self.alerts
+            .read()
+            .expect("alert store lock poisoned")
+            .get(&fingerprint)
+            .map(|a| (**a).clone())
     }
 
     /// Calls `visit` for every stored alert while holding a read lock; `visit` must not call
@@ -75,6 +81,11 @@ impl AlertStore {
         for alert in self.alerts.read().expect("alert store lock poisoned").values() {
             visit(alert);
         }
+    }
+
+    /// Every stored alert, shared (for rebuilding the dispatcher on reload).
+    pub fn shared(&self) -> Vec<Arc<Alert>> {
+        self.alerts.read().expect("alert store lock poisoned").values().cloned().collect()
     }
 
     /// Number of stored alerts (resolved ones included until GC).
@@ -92,7 +103,7 @@ impl AlertStore {
         let mut removed = Vec::new();
         self.alerts.write().expect("alert store lock poisoned").retain(|_, alert| {
             if alert.resolved_at(now) {
-                removed.push(alert.clone());
+                removed.push((**alert).clone());
                 false
             } else {
                 true

@@ -134,8 +134,7 @@ impl App {
                 let loaded = LoadedConfig::new(config, &self.external_url, &self.http_client);
                 let route = loaded.route.clone();
                 self.config.store(Arc::new(loaded));
-                let mut alerts = Vec::new();
-                self.alerts.for_each(|alert| alerts.push(alert.clone()));
+                let alerts = self.alerts.shared();
                 let mut inhibitor = Inhibitor::new(&self.config.load().config.inhibit_rules);
                 for alert in &alerts {
                     inhibitor.observe(alert);
@@ -165,7 +164,7 @@ impl App {
     }
 
     /// Hands accepted alerts (the store's copies) to the inhibitor and the dispatcher.
-    pub fn alerts_accepted(&self, stored: &[model::Alert], now: DateTime<Utc>) {
+    pub fn alerts_accepted(&self, stored: &[Arc<model::Alert>], now: DateTime<Utc>) {
         let mut inhibitor = self.inhibitor();
         for alert in stored {
             inhibitor.observe(alert);

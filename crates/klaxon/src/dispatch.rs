@@ -55,7 +55,7 @@ impl Dispatch {
     }
 
     /// Routes stored alerts into their groups and wakes the driver for new timers.
-    pub fn insert(&self, alerts: &[Alert], now: DateTime<Utc>) {
+    pub fn insert(&self, alerts: &[Arc<Alert>], now: DateTime<Utc>) {
         let mut state = self.lock();
         for alert in alerts {
             state.dispatcher.insert(alert, now);
@@ -65,7 +65,7 @@ impl Dispatch {
     }
 
     /// Starts over with a new routing tree and `alerts` (everything stored).
-    pub fn replace(&self, route: Route, alerts: &[Alert], now: DateTime<Utc>) {
+    pub fn replace(&self, route: Route, alerts: &[Arc<Alert>], now: DateTime<Utc>) {
         let mut state = self.lock();
         state.generation += 1;
         state.dispatcher = Dispatcher::new(route);

@@ -11,10 +11,11 @@
 //! [`Dispatcher::next_deadline`], and reports each flush's outcome back.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use model::{Alert, Fingerprint, LabelSet};
+use model::{Alert, Fingerprint, FingerprintHashing, LabelSet};
 
 use super::route::{Route, RouteOptions};
 use crate::silence::silencepb::go_zero_time;
@@ -49,8 +50,9 @@ pub struct AggregationGroup {
     pub key: String,
     /// The route's options.
     pub route: GroupRoute,
-    /// The group's alerts, the latest copy of each.
-    pub alerts: HashMap<Fingerprint, Alert>,
+    /// The group's alerts, the latest copy of each, shared with the alert store (a group
+    /// holds a pointer, not a second copy, so memory per alert does not grow with routes).
+    pub alerts: HashMap<Fingerprint, Arc<Alert>, FingerprintHashing>,
     next_flush: DateTime<Utc>,
     has_flushed: bool,
     in_flight: bool,
@@ -114,7 +116,7 @@ impl Dispatcher {
     }
 
     /// Puts an alert (the store's current copy) in every group its routes give it.
-    pub fn insert(&mut self, alert: &Alert, now: DateTime<Utc>) {
+    pub fn insert(&mut self, alert: &Arc<Alert>, now: DateTime<Utc>) {
         for route in self.route.matching(&alert.labels) {
             let labels = route.group_labels(&alert.labels);
             let id = GroupId { route: route.index, labels: labels.fingerprint() };
@@ -126,12 +128,12 @@ impl Dispatcher {
                     mute_time_intervals: route.mute_time_intervals.clone(),
                     active_time_intervals: route.active_time_intervals.clone(),
                 },
-                alerts: HashMap::new(),
+                alerts: HashMap::default(),
                 next_flush: add(now, route.options.group_wait),
                 has_flushed: false,
                 in_flight: false,
             });
-            group.alerts.insert(alert.fingerprint(), alert.clone());
+            group.alerts.insert(alert.fingerprint(), Arc::clone(alert));
             // An alert that started long enough ago is flushed at once, which is what makes a
             // restart or reload announce old alerts without waiting again.
             let waited = add(alert.starts_at.to_utc(), group.route.options.group_wait);
@@ -175,7 +177,7 @@ impl Dispatcher {
                 group_labels: group.labels.clone(),
                 route: group.route.clone(),
                 now: tick,
-                alerts: flush_copies(group.alerts.values(), tick),
+                alerts: flush_copies(group.alerts.values().map(|alert| &**alert), tick),
             });
         }
         flushes

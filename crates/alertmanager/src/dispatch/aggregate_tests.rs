@@ -48,9 +48,9 @@ fn alert(name: &str, team: &str, starts: i64, ends: i64, updated: i64) -> Alert 
 #[test]
 fn dispatch_groups_per_route_and_group_labels() {
     let mut d = dispatcher(CONFIG);
-    d.insert(&alert("X", "a", 0, 1000, 0), at(0));
-    d.insert(&alert("Y", "a", 0, 1000, 0), at(0));
-    d.insert(&alert("X", "c", 0, 1000, 0), at(0));
+    d.insert(&Arc::new(alert("X", "a", 0, 1000, 0)), at(0));
+    d.insert(&Arc::new(alert("Y", "a", 0, 1000, 0)), at(0));
+    d.insert(&Arc::new(alert("X", "c", 0, 1000, 0)), at(0));
     let mut keys: Vec<&str> = d.groups().map(|(_, g)| g.key.as_str()).collect();
     keys.sort();
     assert_eq!(
@@ -68,7 +68,7 @@ fn dispatch_groups_per_route_and_group_labels() {
 #[test]
 fn dispatch_timers_wait_then_tick_on_interval() {
     let mut d = dispatcher(CONFIG);
-    d.insert(&alert("X", "c", 5, 1000, 5), at(5));
+    d.insert(&Arc::new(alert("X", "c", 5, 1000, 5)), at(5));
     assert_eq!(d.next_deadline(), Some(at(15)));
     assert!(d.due(at(14)).is_empty());
     let flushes = d.due(at(15));
@@ -90,10 +90,10 @@ fn dispatch_timers_wait_then_tick_on_interval() {
 #[test]
 fn dispatch_old_alerts_flush_at_once_until_the_first_flush() {
     let mut d = dispatcher(CONFIG);
-    d.insert(&alert("X", "c", 5, 1000, 5), at(5));
+    d.insert(&Arc::new(alert("X", "c", 5, 1000, 5)), at(5));
     assert_eq!(d.next_deadline(), Some(at(15)));
     // An alert that started over group_wait ago forces the flush now.
-    d.insert(&alert("Z", "c", -100, 1000, 6), at(6));
+    d.insert(&Arc::new(alert("Z", "c", -100, 1000, 6)), at(6));
     let mut deadlines: Vec<_> = d.groups().map(|(_, g)| g.next_flush).collect();
     deadlines.sort();
     assert_eq!(deadlines, [at(6), at(15)]);
@@ -102,30 +102,30 @@ fn dispatch_old_alerts_flush_at_once_until_the_first_flush() {
     for f in &flush {
         d.flush_done(f, true, at(15));
     }
-    d.insert(&alert("X", "c", -100, 1000, 20), at(20));
+    d.insert(&Arc::new(alert("X", "c", -100, 1000, 20)), at(20));
     assert_eq!(d.next_deadline(), Some(at(75)));
 }
 
 #[test]
 fn dispatch_resolved_alerts_leave_after_success_unless_updated() {
     let mut d = dispatcher(CONFIG);
-    d.insert(&alert("X", "c", 0, 1000, 0), at(0));
-    d.insert(&alert("X", "d", 0, 1000, 0), at(0));
+    d.insert(&Arc::new(alert("X", "c", 0, 1000, 0)), at(0));
+    d.insert(&Arc::new(alert("X", "d", 0, 1000, 0)), at(0));
     for f in d.due(at(10)) {
         d.flush_done(&f, true, at(10));
     }
-    d.insert(&alert("X", "c", 0, 20, 20), at(20));
-    d.insert(&alert("X", "d", 0, 20, 20), at(20));
+    d.insert(&Arc::new(alert("X", "c", 0, 20, 20)), at(20));
+    d.insert(&Arc::new(alert("X", "d", 0, 20, 20)), at(20));
     let flush = d.due(at(70)).pop().unwrap();
     assert_eq!(flush.alerts.len(), 2);
     assert!(flush.alerts.iter().all(|a| resolved_at(a, at(70))));
     // "d" fires again while the flush is out: it must stay.
-    d.insert(&alert("X", "d", 0, 2000, 71), at(71));
+    d.insert(&Arc::new(alert("X", "d", 0, 2000, 71)), at(71));
     d.flush_done(&flush, true, at(72));
     let (_, group) = d.groups().next().unwrap();
     assert_eq!(group.alerts.len(), 1);
     assert_eq!(d.maintenance(), 0);
-    d.insert(&alert("X", "d", 0, 75, 75), at(75));
+    d.insert(&Arc::new(alert("X", "d", 0, 75, 75)), at(75));
     let flush = d.due(at(130)).pop().unwrap();
     d.flush_done(&flush, true, at(130));
     assert_eq!(d.maintenance(), 1);

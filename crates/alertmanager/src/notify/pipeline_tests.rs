@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -137,8 +138,8 @@ async fn flush_once(
 #[tokio::test(start_paused = true)]
 async fn notify_pipeline_dedups_repeats_and_logs() {
     let (env, fake, pipeline, mut d) = setup(vec![], &["Muted"]);
-    d.insert(&alert("A", 100, 0), at(0));
-    d.insert(&alert("Muted", 100, 0), at(0));
+    d.insert(&Arc::new(alert("A", 100, 0)), at(0));
+    d.insert(&Arc::new(alert("Muted", 100, 0)), at(0));
     assert!(flush_once(&env, &pipeline, &mut d, at(1)).await[0].is_ok());
     // The silenced alert is neither sent nor logged.
     assert_eq!(fake.sent.lock().unwrap().len(), 1);
@@ -151,7 +152,7 @@ async fn notify_pipeline_dedups_repeats_and_logs() {
     flush_once(&env, &pipeline, &mut d, at(9)).await;
     assert_eq!(fake.sent.lock().unwrap().len(), 2);
     // Resolved without send_resolved: logged, not sent, and the group empties.
-    d.insert(&alert("A", 10, 10), at(10));
+    d.insert(&Arc::new(alert("A", 10, 10)), at(10));
     flush_once(&env, &pipeline, &mut d, at(11)).await;
     assert_eq!(fake.sent.lock().unwrap().len(), 2);
     let entry = env.nflog.lock().unwrap().entries().next().unwrap().entry.clone().unwrap();
@@ -163,7 +164,7 @@ async fn notify_pipeline_dedups_repeats_and_logs() {
 #[tokio::test(start_paused = true)]
 async fn notify_pipeline_retries_until_success_or_final_error() {
     let (env, fake, pipeline, mut d) = setup(vec![true, true], &[]);
-    d.insert(&alert("A", 100, 0), at(0));
+    d.insert(&Arc::new(alert("A", 100, 0)), at(0));
     let start = tokio::time::Instant::now();
     assert!(flush_once(&env, &pipeline, &mut d, at(1)).await[0].is_ok());
     let sent = fake.sent.lock().unwrap().clone();
@@ -176,7 +177,7 @@ async fn notify_pipeline_retries_until_success_or_final_error() {
     assert!(!events.iter().any(|e| e.contains("NotificationFailed")));
 
     let (env, fake, pipeline, mut d) = setup(vec![true, false], &[]);
-    d.insert(&alert("A", 100, 0), at(0));
+    d.insert(&Arc::new(alert("A", 100, 0)), at(0));
     assert!(flush_once(&env, &pipeline, &mut d, at(1)).await[0].is_err());
     assert_eq!(fake.sent.lock().unwrap().len(), 2);
     assert!(env.nflog.lock().unwrap().is_empty());
@@ -185,7 +186,7 @@ async fn notify_pipeline_retries_until_success_or_final_error() {
 #[tokio::test(start_paused = true)]
 async fn notify_pipeline_gives_up_at_the_deadline() {
     let (env, fake, pipeline, mut d) = setup(vec![true; 1000], &[]);
-    d.insert(&alert("A", 100, 0), at(0));
+    d.insert(&Arc::new(alert("A", 100, 0)), at(0));
     let start = tokio::time::Instant::now();
     let result = flush_once(&env, &pipeline, &mut d, at(1)).await;
     assert!(result[0].is_err());

@@ -68,7 +68,7 @@ pub(crate) async fn get_alert_groups(
                     continue;
                 }
                 receivers.entry(alert.fingerprint()).or_default().push(receiver.clone());
-                kept.push(Kept { alert: alert.clone(), silenced_by, inhibited_by });
+                kept.push(Kept { alert: (**alert).clone(), silenced_by, inhibited_by });
             }
             if !kept.is_empty() {
                 groups.push((group.labels.clone(), receiver.clone(), kept));
