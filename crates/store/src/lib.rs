@@ -132,6 +132,9 @@ macro_rules! on_pool {
     };
 }
 
+/// A row as the upserts bind it: key, its last-writer-wins time, expiry, protobuf bytes.
+type UpsertRow<'a> = (&'a str, i64, i64, &'a [u8]);
+
 const UPSERT_SILENCE: &str = "INSERT INTO silences (id, updated_at_ns, expires_at_ns, mesh) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
      updated_at_ns = excluded.updated_at_ns, expires_at_ns = excluded.expires_at_ns, \
@@ -257,16 +260,31 @@ impl Store {
     }
 
     async fn write_silences(&self, rows: &[SilenceRow]) -> Result<u64, StoreError> {
-        let fail = |source| StoreError::Query { operation: "storing silences", source };
+        let rows: Vec<UpsertRow<'_>> = rows
+            .iter()
+            .map(|r| (r.id.as_str(), r.updated_at_ns, r.expires_at_ns, &r.mesh[..]))
+            .collect();
+        self.write_rows(UPSERT_SILENCE, "storing silences", &rows).await
+    }
+
+    /// Runs `upsert` once per row, binding key, time, expiry and bytes, in one transaction;
+    /// returns how many rows the database changed (its `WHERE` skips older ones).
+    async fn write_rows(
+        &self,
+        upsert: &'static str,
+        operation: &'static str,
+        rows: &[UpsertRow<'_>],
+    ) -> Result<u64, StoreError> {
+        let fail = |source| StoreError::Query { operation, source };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(fail)?;
             let mut written = 0;
-            for row in rows {
-                written += sqlx::query(UPSERT_SILENCE)
-                    .bind(&row.id)
-                    .bind(row.updated_at_ns)
-                    .bind(row.expires_at_ns)
-                    .bind(&row.mesh)
+            for (key, time_ns, expires_at_ns, mesh) in rows {
+                written += sqlx::query(upsert)
+                    .bind(*key)
+                    .bind(*time_ns)
+                    .bind(*expires_at_ns)
+                    .bind(*mesh)
                     .execute(&mut *tx)
                     .await
                     .map_err(fail)?
@@ -285,24 +303,11 @@ impl Store {
     }
 
     async fn write_nflog(&self, rows: &[NflogRow]) -> Result<u64, StoreError> {
-        let fail = |source| StoreError::Query { operation: "storing the notification log", source };
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(fail)?;
-            let mut written = 0;
-            for row in rows {
-                written += sqlx::query(UPSERT_NFLOG)
-                    .bind(&row.key)
-                    .bind(row.timestamp_ns)
-                    .bind(row.expires_at_ns)
-                    .bind(&row.mesh)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?
-                    .rows_affected();
-            }
-            tx.commit().await.map_err(fail)?;
-            Ok(written)
-        })
+        let rows: Vec<UpsertRow<'_>> = rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.timestamp_ns, r.expires_at_ns, &r.mesh[..]))
+            .collect();
+        self.write_rows(UPSERT_NFLOG, "storing the notification log", &rows).await
     }
 
     /// Every stored silence as one delimited `MeshSilence` stream, ordered by id: what
