@@ -6,6 +6,7 @@ mod api_differential;
 mod cli;
 mod notify_differential;
 mod persistence;
+mod prometheus_e2e;
 mod readme;
 mod server;
 mod support;
