@@ -9,6 +9,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need_packages+=(prometheus
 command -v amtool >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v prometheus >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+# Time-interval locations are read from the system zone database, as Alertmanager reads them.
+[ -f /usr/share/zoneinfo/Europe/Berlin ] || need_packages+=(tzdata)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "setup: installing ${need_packages[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -11,3 +11,4 @@ mod readme;
 mod server;
 mod support;
 mod templates;
+mod time_zone_config;

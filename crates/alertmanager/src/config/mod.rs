@@ -29,6 +29,7 @@ pub mod render;
 pub mod route;
 pub mod time_interval;
 pub mod types;
+pub mod zone;
 
 pub use global::GlobalConfig;
 pub use http_config::HttpClientConfig;

@@ -3,11 +3,12 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::types::scalar_with;
+use super::zone::Location;
 
 /// A named list of time intervals.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -40,9 +41,13 @@ pub struct TimeInterval {
     /// Year ranges.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub years: Vec<YearRange>,
-    /// The IANA time zone name (UTC when absent).
-    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "location")]
-    pub location: Option<String>,
+    /// The time zone the other fields are read in (UTC when absent).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "location",
+        serialize_with = "serialize_location"
+    )]
+    pub location: Option<Location>,
 }
 
 /// A time-of-day range in minutes since midnight, `start` inclusive, `end` exclusive.
@@ -259,31 +264,27 @@ fn parse_time(text: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
-fn location<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    scalar_with(d, |name| {
-        if !is_known_location(&name) {
-            return Err(format!("unknown time zone {name}"));
-        }
-        // Go names the empty zone after what it loads.
-        Ok(Some(if name.is_empty() { "UTC".to_owned() } else { name }))
-    })
+fn location<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Location>, D::Error> {
+    scalar_with(d, |name| Location::load(&name).map(Some))
 }
 
-/// True for the names Go's `time.LoadLocation` accepts: "", `UTC`, `Local`, or a zone in the
-/// system database.
-fn is_known_location(name: &str) -> bool {
-    if name.is_empty() || name == "UTC" || name == "Local" {
-        return true;
+fn serialize_location<S: Serializer>(location: &Option<Location>, s: S) -> Result<S::Ok, S::Error> {
+    match location {
+        Some(location) => s.serialize_str(location.name()),
+        None => s.serialize_none(),
     }
-    if name.starts_with('/') || name.split('/').any(|p| p == ".." || p.is_empty()) {
-        return false;
-    }
-    ["/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo"]
-        .iter()
-        .any(|dir| std::path::Path::new(dir).join(name).is_file())
 }
 
 impl TimeInterval {
+    /// True if `instant`, read as wall-clock time in the interval's `location`, is inside.
+    pub fn contains(&self, instant: DateTime<Utc>) -> bool {
+        let local = match &self.location {
+            Some(location) => location.local_time(instant),
+            None => instant.naive_utc(),
+        };
+        self.contains_local(local)
+    }
+
     /// True if `local`, a wall-clock time already converted to the interval's `location`
     /// (the caller owns time zones and the clock), is inside the interval.
     pub fn contains_local(&self, local: NaiveDateTime) -> bool {
@@ -360,5 +361,26 @@ mod tests {
         let thirty_first = interval("days_of_month: ['31']");
         assert!(!thirty_first.contains_local(at(2024, 4, 30, 0, 0)));
         assert!(interval("years: ['2024:2025']").contains_local(at(2025, 1, 1, 0, 0)));
+    }
+
+    #[test]
+    fn hours_in_a_named_location_across_dst() {
+        use chrono::{TimeZone as _, Utc};
+        let night =
+            interval("times: [{start_time: '02:00', end_time: '03:00'}]\nlocation: Europe/Berlin");
+        let utc =
+            |m: u32, d: u32, h: u32, min: u32| Utc.with_ymd_and_hms(2024, m, d, h, min, 0).unwrap();
+        // 31 March 2024 has no 02:xx in Berlin: 00:59 UTC is 01:59 CET, 01:00 UTC is 03:00 CEST.
+        assert!(
+            !(0..24 * 60).any(|m| night.contains(utc(3, 30, 22, 0) + chrono::Duration::minutes(m)))
+        );
+        // 27 October 2024 has two: 00:00–00:59 UTC (CEST) and 01:00–01:59 UTC (CET).
+        assert!(night.contains(utc(10, 27, 0, 0)));
+        assert!(night.contains(utc(10, 27, 1, 59)));
+        assert!(!night.contains(utc(10, 27, 2, 0)));
+        assert!(!night.contains(utc(10, 26, 23, 59)));
+        // Without a location the same hours are UTC.
+        let utc_night = interval("times: [{start_time: '02:00', end_time: '03:00'}]");
+        assert!(utc_night.contains(utc(3, 31, 2, 30)));
     }
 }

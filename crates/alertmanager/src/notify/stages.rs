@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use model::Alert;
 
 use crate::config::TimeInterval;
@@ -19,9 +19,7 @@ use crate::nflog::nflogpb::Entry;
 #[error("time interval {0} doesn't exist in config")]
 pub struct UnknownInterval(pub String);
 
-/// Whether `now` is inside any interval of any of `names`. Each interval is evaluated in its
-/// `location`: UTC and `Local` are supported; a named zone is evaluated in UTC for now (the
-/// zone database is not wired in yet).
+/// Whether `now` is inside any interval of any of `names`, each read in its own `location`.
 pub fn in_time_intervals(
     now: DateTime<Utc>,
     intervals: &BTreeMap<String, Vec<TimeInterval>>,
@@ -30,11 +28,7 @@ pub fn in_time_intervals(
     for name in names {
         let list = intervals.get(name).ok_or_else(|| UnknownInterval(name.clone()))?;
         for interval in list {
-            let local = match interval.location.as_deref() {
-                Some("Local") => now.with_timezone(&Local).naive_local(),
-                _ => now.naive_utc(),
-            };
-            if interval.contains_local(local) {
+            if interval.contains(now) {
                 return Ok(true);
             }
         }
