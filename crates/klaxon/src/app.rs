@@ -101,11 +101,15 @@ impl App {
         });
         let metrics = Metrics::new();
         metrics.config_reloaded(true, clock.now(), &config.original_yaml());
+        metrics.pipeline.configured(&config);
         let external_url = external_url(flags);
         let client = http_client(NOTIFY_REQUEST_TIMEOUT);
         let loaded = LoadedConfig::new(config, &external_url, &client);
         Ok(Arc::new(App {
-            dispatch: Dispatch::new(loaded.route.clone()),
+            dispatch: Dispatch::new(
+                loaded.route.clone(),
+                metrics.pipeline.alert_processing.clone(),
+            ),
             inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
             http_client: client,
@@ -131,6 +135,7 @@ impl App {
         match Config::load_file(&self.config_file) {
             Ok(config) => {
                 self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
+                self.metrics.pipeline.configured(&config);
                 let loaded = LoadedConfig::new(config, &self.external_url, &self.http_client);
                 let route = loaded.route.clone();
                 self.config.store(Arc::new(loaded));
@@ -289,10 +294,17 @@ fn spawn_maintenance(app: Arc<App>, flags: &ServerFlags) {
         loop {
             ticker.tick().await;
             let now = silences_app.now();
+            let gc_metrics = &silences_app.metrics.pipeline;
+            let started = std::time::Instant::now();
             let removed = silences_app.silences().gc(now);
+            gc_metrics.silences.gc_duration.observe(started.elapsed());
             tracing::debug!(removed, "Silence GC");
+            let started = std::time::Instant::now();
             let mut nflog = silences_app.nflog.lock().expect("nflog lock poisoned");
-            match nflog.gc(now) {
+            let collected = nflog.gc(now);
+            drop(nflog);
+            gc_metrics.nflog.gc_duration.observe(started.elapsed());
+            match collected {
                 Ok(removed) => tracing::debug!(removed, "Notification log GC"),
                 Err(error) => tracing::error!(%error, "Notification log GC failed"),
             }

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::app::App;
+use crate::pipeline_metrics::SumCount;
 
 /// How often empty groups are reaped (0.25's fixed 30s).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
@@ -35,11 +36,13 @@ struct State {
 pub struct Dispatch {
     state: Mutex<State>,
     wake: Notify,
+    processing: SumCount,
 }
 
 impl Dispatch {
-    /// A dispatcher for `route` with no groups.
-    pub fn new(route: Route) -> Dispatch {
+    /// A dispatcher for `route` with no groups; the time each alert takes to route goes to
+    /// `processing`.
+    pub fn new(route: Route, processing: SumCount) -> Dispatch {
         Dispatch {
             state: Mutex::new(State {
                 generation: 0,
@@ -47,6 +50,7 @@ impl Dispatch {
                 flushes: Vec::new(),
             }),
             wake: Notify::new(),
+            processing,
         }
     }
 
@@ -58,7 +62,10 @@ impl Dispatch {
     pub fn insert(&self, alerts: &[Arc<Alert>], now: DateTime<Utc>) {
         let mut state = self.lock();
         for alert in alerts {
+            // Measured only, never decided on: the dispatcher itself takes `now`.
+            let started = std::time::Instant::now();
             state.dispatcher.insert(alert, now);
+            self.processing.observe(started.elapsed());
         }
         drop(state);
         self.wake.notify_one();
@@ -148,11 +155,18 @@ impl NotifyEnv for App {
     }
 
     fn silenced(&self, labels: &LabelSet, now: DateTime<Utc>) -> bool {
-        !self.silences().mutes(labels, now).is_empty()
+        let started = std::time::Instant::now();
+        let muted = !self.silences().mutes(labels, now).is_empty();
+        self.metrics.pipeline.silences.queried(started.elapsed(), false);
+        muted
     }
 
     fn nflog_query(&self, receiver: &Receiver, group_key: &str) -> Option<Entry> {
-        self.nflog.lock().expect("nflog lock poisoned").query(receiver, group_key).cloned()
+        let started = std::time::Instant::now();
+        let entry =
+            self.nflog.lock().expect("nflog lock poisoned").query(receiver, group_key).cloned();
+        self.metrics.pipeline.nflog.queried(started.elapsed(), entry.is_none());
+        entry
     }
 
     fn nflog_log(

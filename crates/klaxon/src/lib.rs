@@ -18,4 +18,5 @@ pub mod dispatch;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;
+pub mod pipeline_metrics;
 pub mod template_render;

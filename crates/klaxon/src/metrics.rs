@@ -1,10 +1,12 @@
 //! `/metrics`: Alertmanager's metric names for what Klaxon has, plus the process collector.
 
 use alertmanager::notify::NotifyEvent;
+
+use crate::pipeline_metrics::PipelineMetrics;
 use chrono::{DateTime, Utc};
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The integrations 0.25 pre-creates notification series for (so they read 0, not absent).
@@ -88,10 +90,10 @@ impl NotifyMetrics {
 /// The registry and every metric Klaxon updates.
 pub struct Metrics {
     registry: Registry,
-    /// `alertmanager_alerts_received_total{status}`.
+    /// `alertmanager_alerts_received_total{status,version}` (API version `v2`; `v1` stays 0).
     pub alerts_received: IntCounterVec,
-    /// `alertmanager_alerts_invalid_total`.
-    pub alerts_invalid: IntCounter,
+    /// `alertmanager_alerts_invalid_total{version}`.
+    pub alerts_invalid: IntCounterVec,
     /// `alertmanager_alerts{state}`, set at scrape time.
     pub alerts: GaugeVec,
     /// `alertmanager_silences{state}`, set at scrape time.
@@ -102,6 +104,8 @@ pub struct Metrics {
     notify: NotifyMetrics,
     /// `alertmanager_dispatcher_aggregation_groups`, set at scrape time.
     pub aggregation_groups: Gauge,
+    /// Notification log, silence, dispatcher and configuration families.
+    pub pipeline: PipelineMetrics,
 }
 
 impl Metrics {
@@ -110,14 +114,24 @@ impl Metrics {
         let registry = Registry::new();
         let alerts_received = IntCounterVec::new(
             Opts::new("alertmanager_alerts_received_total", "The total number of received alerts."),
-            &["status"],
+            &["status", "version"],
         )
         .expect("valid metric");
-        let alerts_invalid = IntCounter::new(
-            "alertmanager_alerts_invalid_total",
-            "The total number of received alerts that were invalid.",
+        let alerts_invalid = IntCounterVec::new(
+            Opts::new(
+                "alertmanager_alerts_invalid_total",
+                "The total number of received alerts that were invalid.",
+            ),
+            &["version"],
         )
         .expect("valid metric");
+        // Alertmanager 0.25 still serves API v1 and exposes its series at 0.
+        for version in ["v1", "v2"] {
+            alerts_invalid.with_label_values(&[version]);
+            for status in ["firing", "resolved"] {
+                alerts_received.with_label_values(&[status, version]);
+            }
+        }
         let alerts = GaugeVec::new(
             Opts::new("alertmanager_alerts", "How many alerts by state."),
             &["state"],
@@ -148,10 +162,19 @@ impl Metrics {
                 "alertmanager_build_info",
                 "A metric with a constant '1' value labeled by version.",
             ),
-            &["version", "branch", "revision", "goversion"],
+            &["version", "branch", "revision", "goversion", "goarch", "goos"],
         )
         .expect("valid metric");
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), "", "", ""]).set(1.0);
+        // Dashboards group by Go's platform names.
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            other => other,
+        };
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), "", "", "", arch, std::env::consts::OS])
+            .set(1.0);
         let cluster_enabled = Gauge::new(
             "alertmanager_cluster_enabled",
             "Indicates whether the clustering is enabled or not.",
@@ -179,6 +202,7 @@ impl Metrics {
         )
         .expect("valid metric");
         registry.register(Box::new(aggregation_groups.clone())).expect("metric registered once");
+        let pipeline = PipelineMetrics::register(&registry);
         Metrics {
             registry,
             alerts_received,
@@ -190,6 +214,7 @@ impl Metrics {
             config_hash,
             notify,
             aggregation_groups,
+            pipeline,
         }
     }
 

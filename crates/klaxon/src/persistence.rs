@@ -122,12 +122,23 @@ impl Persistence {
     /// Upserts every silence and notification-log entry (older rows only are replaced) and
     /// deletes expired rows. Failures are logged: the next run retries.
     async fn snapshot(&self, app: &App) {
+        let metrics = &app.metrics.pipeline;
+        let started = std::time::Instant::now();
         let silences = app.silences().snapshot();
+        let nflog_started = std::time::Instant::now();
         let nflog = app.nflog.lock().expect("notification log lock poisoned").snapshot();
+        let nflog_encoded = nflog_started.elapsed();
+        let silences_encoded = nflog_started - started;
         let now = app.now();
         let work = async {
-            let silences = self.store.upsert_silences(&silences).await?;
-            let nflog = self.store.upsert_nflog(&nflog).await?;
+            // A snapshot's duration: encoding the state and writing it to the store.
+            let writing = std::time::Instant::now();
+            let silences_written = self.store.upsert_silences(&silences).await?;
+            metrics.silences.snapshotted(silences_encoded + writing.elapsed(), silences.len());
+            let writing = std::time::Instant::now();
+            let nflog_written = self.store.upsert_nflog(&nflog).await?;
+            metrics.nflog.snapshotted(nflog_encoded + writing.elapsed(), nflog.len());
+            let (silences, nflog) = (silences_written, nflog_written);
             let removed = self.store.gc(now).await?;
             Ok::<_, store::StoreError>((silences, nflog, removed))
         };

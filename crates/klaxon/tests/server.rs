@@ -58,8 +58,8 @@ async fn v1_is_gone_and_metrics_follow_the_state() {
     assert_eq!(created.status, 200);
     let metrics = request(&client, "GET", &format!("{}/metrics", server.url), None).await.text;
     for line in [
-        "alertmanager_alerts_received_total{status=\"firing\"} 2",
-        "alertmanager_alerts_invalid_total 1",
+        "alertmanager_alerts_received_total{status=\"firing\",version=\"v2\"} 2",
+        "alertmanager_alerts_invalid_total{version=\"v2\"} 1",
         "alertmanager_alerts{state=\"active\"} 1",
         "alertmanager_silences{state=\"pending\"} 1",
         "alertmanager_config_last_reload_successful 1",

@@ -41,9 +41,9 @@ pub(crate) async fn post_alerts(
             Err(reason) => reasons.push(reason),
         }
     }
-    app.metrics.alerts_received.with_label_values(&["firing"]).inc_by(firing);
-    app.metrics.alerts_received.with_label_values(&["resolved"]).inc_by(resolved);
-    app.metrics.alerts_invalid.inc_by(reasons.len() as u64);
+    app.metrics.alerts_received.with_label_values(&["firing", "v2"]).inc_by(firing);
+    app.metrics.alerts_received.with_label_values(&["resolved", "v2"]).inc_by(resolved);
+    app.metrics.alerts_invalid.with_label_values(&["v2"]).inc_by(reasons.len() as u64);
     let stored = app.alerts.put(valid, now);
     app.alerts_accepted(&stored, now);
     if !reasons.is_empty() {

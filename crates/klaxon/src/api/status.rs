@@ -62,6 +62,7 @@ pub(crate) async fn reload(State(app): State<Arc<App>>) -> Response {
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
     let now = app.now();
     let (mut active, mut suppressed) = (0u64, 0u64);
+    let (mut marked_active, mut marked_suppressed) = (0u64, 0u64);
     {
         let silences = app.silences();
         for state in [SilenceState::Active, SilenceState::Pending, SilenceState::Expired] {
@@ -71,11 +72,17 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
                 .set(silences.count(state, now) as f64);
         }
         app.alerts.for_each(|alert| {
+            let muted = !silences.mutes(&alert.labels, now).is_empty()
+                || !app.inhibited_by(&alert.labels, now).is_empty();
+            // Marked alerts count resolved ones too, until the alert GC drops them.
+            if muted {
+                marked_suppressed += 1;
+            } else {
+                marked_active += 1;
+            }
             if alert.ends_at < now {
                 return;
             }
-            let muted = !silences.mutes(&alert.labels, now).is_empty()
-                || !app.inhibited_by(&alert.labels, now).is_empty();
             if !muted {
                 active += 1;
             } else {
@@ -83,6 +90,10 @@ pub(crate) async fn metrics(State(app): State<Arc<App>>) -> Response {
             }
         });
     }
+    let marked = &app.metrics.pipeline.marked_alerts;
+    marked.with_label_values(&["active"]).set(marked_active as f64);
+    marked.with_label_values(&["suppressed"]).set(marked_suppressed as f64);
+    marked.with_label_values(&["unprocessed"]).set(0.0);
     app.metrics.alerts.with_label_values(&["active"]).set(active as f64);
     app.metrics.alerts.with_label_values(&["suppressed"]).set(suppressed as f64);
     app.metrics.alerts.with_label_values(&["unprocessed"]).set(0.0);
