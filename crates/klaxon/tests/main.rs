@@ -13,3 +13,4 @@ mod server;
 mod support;
 mod templates;
 mod time_zone_config;
+mod time_zone_mute;
