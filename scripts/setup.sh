@@ -49,6 +49,13 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database W
   psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"
 fi
 
+# aiosmtpd: the SMTP server the email tests deliver to (and capture from) on loopback.
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "setup: installing aiosmtpd" >&2
+  python3 -m pip install -q --break-system-packages aiosmtpd 2>/dev/null \
+    || python3 -m pip install -q aiosmtpd
+fi
+
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest" >&2
   cargo install cargo-nextest --locked

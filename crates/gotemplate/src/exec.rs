@@ -30,6 +30,8 @@ pub(crate) struct Env<'a> {
     pub(crate) html: bool,
 }
 
+mod predefined;
+
 type V = Option<Value>;
 
 /// Non-local exits: errors, and `break`/`continue` travelling up to their `range`.
@@ -116,13 +118,7 @@ impl State<'_, '_> {
                 }
                 Ok(())
             }
-            Node::Action(pipe) => {
-                let v = self.eval_pipeline(dot, pipe)?;
-                if pipe.decl.is_empty() {
-                    self.print(pipe, v)?;
-                }
-                Ok(())
-            }
+            Node::Action(pipe) => self.walk_action(dot, pipe),
             Node::If(b) => self.walk_if_with(dot, b, false),
             Node::With(b) => self.walk_if_with(dot, b, true),
             Node::Range(b) => self.walk_range(dot, b),
@@ -130,6 +126,22 @@ impl State<'_, '_> {
             Node::Break => Err(Flow::Break),
             Node::Continue => Err(Flow::Continue),
         }
+    }
+
+    /// Kept out of [`State::walk`] so the frames of deep template recursion stay small.
+    #[inline(never)]
+    fn walk_action(&mut self, dot: &V, pipe: &Pipe) -> R<()> {
+        if pipe.decl.is_empty()
+            && self.escaper.is_some()
+            && self.print_with_predefined(dot, pipe)?
+        {
+            return Ok(());
+        }
+        let v = self.eval_pipeline(dot, pipe)?;
+        if pipe.decl.is_empty() {
+            self.print(pipe, v)?;
+        }
+        Ok(())
     }
 
     fn print(&mut self, pipe: &Pipe, v: V) -> R<()> {

@@ -54,7 +54,7 @@ pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, String> 
 }
 
 /// The string the escaping builtins work on: a lone string as is, otherwise `Sprint`.
-fn eval_args(args: &[Value]) -> String {
+pub(crate) fn eval_args(args: &[Value]) -> String {
     match args {
         [Value::String(s)] => s.clone(),
         _ => sprint(args),

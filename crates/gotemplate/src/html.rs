@@ -9,7 +9,10 @@
 //! Script and style contexts (including `on*` and `style` attributes) only let numbers
 //! and booleans through and otherwise write Go's failsafe `ZgotmplZ`.
 
-use crate::escape::{html_nospace_escape, html_template_escape, is_safe_url, url_process};
+use crate::escape::{
+    html_escape, html_nospace_escape, html_template_escape, is_safe_url, url_process,
+    url_query_escape,
+};
 use crate::value::{TemplateObject, Value};
 
 /// What kind of trusted content a value carries (Go's `template.HTML`, `template.URL`).
@@ -57,6 +60,36 @@ pub fn safe_html(s: impl Into<String>) -> Value {
 /// Marks `s` as a trusted URL (Go's `template.URL`, Alertmanager's `safeUrl`).
 pub fn safe_url(s: impl Into<String>) -> Value {
     Value::object(SafeContent { kind: Trusted::Url, text: s.into() })
+}
+
+/// The builtins `html/template` treats as escapers of its own when a printed pipeline ends
+/// in them: where the context needs an equivalent escaper, the builtin takes that escaper's
+/// place in the context's chain instead of running twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Predefined {
+    /// `html`: equivalent to the escapers of HTML text, RCDATA and quoted attribute values.
+    Html,
+    /// `urlquery`: equivalent to the escapers of URL attribute values.
+    UrlQuery,
+}
+
+impl Predefined {
+    /// The builtin called `name`, if it is one.
+    pub(crate) fn named(name: &str) -> Option<Predefined> {
+        match name {
+            "html" => Some(Predefined::Html),
+            "urlquery" => Some(Predefined::UrlQuery),
+            _ => None,
+        }
+    }
+
+    /// The builtin's own escaping.
+    pub(crate) fn apply(self, s: &str) -> String {
+        match self {
+            Predefined::Html => html_escape(s),
+            Predefined::UrlQuery => url_query_escape(s),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -301,21 +334,97 @@ impl Escaper {
         }
     }
 
+    /// Whether a pipeline ending in `esc` may print here: `html/template` refuses `html` in
+    /// an unquoted plain attribute value, where it would not stop the value from ending.
+    pub(crate) fn predefined_allowed(&self, esc: Predefined) -> bool {
+        let unquoted = match self.state {
+            State::BeforeValue => true,
+            State::Value => self.delim == Delim::Unquoted,
+            _ => false,
+        };
+        !(esc == Predefined::Html && unquoted && attr_kind(&self.attr) == AttrKind::Plain)
+    }
+
+    /// Prints `input`, the value a pipeline's final `esc` call would have received, when
+    /// this context's escapers include one equivalent to `esc`: the chain runs with `esc`
+    /// in that escaper's place, and the pipeline's own call is dropped (Go's
+    /// `ensurePipelineContains`). `None` when no escaper here is equivalent: the pipeline
+    /// then runs whole and its output is escaped as any other value.
+    pub(crate) fn escape_with_predefined(
+        &mut self,
+        input: &Value,
+        esc: Predefined,
+    ) -> Option<String> {
+        let text = crate::funcs::eval_args(std::slice::from_ref(input));
+        match (self.state, esc) {
+            (State::Text, Predefined::Html) => Some(esc.apply(&text)),
+            (State::Raw, Predefined::Html) if self.tag == "textarea" || self.tag == "title" => {
+                Some(esc.apply(&text))
+            }
+            (State::BeforeValue | State::Value, _) => {
+                if self.state == State::BeforeValue {
+                    self.start_value(Delim::Unquoted);
+                }
+                let kind = attr_kind(&self.attr);
+                let quoted = self.delim != Delim::Unquoted;
+                let code_ok =
+                    matches!(input.basic(), Value::Int(_) | Value::Float(_) | Value::Bool(_));
+                let trusted = match input {
+                    Value::Object(o) => o.trusted(),
+                    _ => None,
+                };
+                let inner = match (kind, esc) {
+                    (AttrKind::Url, Predefined::UrlQuery) => {
+                        let filtered = if self.value.is_empty()
+                            && trusted != Some(Trusted::Url)
+                            && !is_safe_url(&text)
+                        {
+                            "#ZgotmplZ".to_owned()
+                        } else {
+                            text
+                        };
+                        esc.apply(&filtered)
+                    }
+                    (AttrKind::Url, Predefined::Html) if quoted => self.url_part(&text, trusted),
+                    (AttrKind::Code, Predefined::Html) if quoted => {
+                        if code_ok {
+                            text
+                        } else {
+                            "ZgotmplZ".to_owned()
+                        }
+                    }
+                    (AttrKind::Plain, Predefined::Html) if quoted => text,
+                    _ => return None,
+                };
+                self.value.push_str(&inner);
+                Some(match (quoted, esc) {
+                    (true, Predefined::Html) => esc.apply(&inner),
+                    (true, Predefined::UrlQuery) => html_template_escape(&inner),
+                    (false, _) => html_nospace_escape(&inner),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// A URL attribute's own escaping of `s` (filter, normalizer or query escaper, by where
+    /// in the URL it lands), before the attribute escaping.
+    fn url_part(&self, s: &str, trusted: Option<Trusted>) -> String {
+        if self.value.contains(['?', '#']) {
+            url_process(s, false)
+        } else if self.value.is_empty() && trusted != Some(Trusted::Url) && !is_safe_url(s) {
+            "#ZgotmplZ".to_owned()
+        } else {
+            url_process(s, true)
+        }
+    }
+
     fn escape_attr(&mut self, s: &str, trusted: Option<Trusted>, code_ok: bool) -> String {
         let inner = match attr_kind(&self.attr) {
             AttrKind::Plain => s.to_owned(),
             AttrKind::Code if code_ok => s.to_owned(),
             AttrKind::Code => "ZgotmplZ".to_owned(),
-            AttrKind::Url => {
-                if self.value.contains(['?', '#']) {
-                    url_process(s, false)
-                } else if self.value.is_empty() && trusted != Some(Trusted::Url) && !is_safe_url(s)
-                {
-                    "#ZgotmplZ".to_owned()
-                } else {
-                    url_process(s, true)
-                }
-            }
+            AttrKind::Url => self.url_part(s, trusted),
         };
         self.value.push_str(&inner);
         match self.delim {

@@ -230,9 +230,22 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
     }
 }
 
-fn fmt_value(out: &mut String, spec: Spec, verb: char, v: &Value, depth: usize) {
+fn fmt_value(out: &mut String, mut spec: Spec, verb: char, v: &Value, depth: usize) {
     if verb == 'T' {
         pad(out, spec, &v.type_name(), false);
+        return;
+    }
+    // `%+v` asks for field names, not a sign.
+    if verb == 'v' && !spec.sharp {
+        spec.plus = false;
+    }
+    // Go's Stringer rule: a value with a `String` method prints through it for these verbs.
+    if let Value::Object(o) = v
+        && "vsqxX".contains(verb)
+        && !spec.sharp
+        && let Some(Ok(Value::String(text))) = o.method("String", &[])
+    {
+        fmt_str(out, spec, verb, &text);
         return;
     }
     match v {

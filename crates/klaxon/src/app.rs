@@ -89,10 +89,19 @@ pub struct App {
     pub http_client: HttpClient,
 }
 
+/// Loads and checks the configuration file, including its notification templates, which
+/// must parse as 0.25 requires before it applies a configuration.
+fn load_config(path: &std::path::Path) -> Result<Config, String> {
+    let config = Config::load_file(path).map_err(|e| e.to_string())?;
+    alertmanager::template::Templates::from_globs(&config.template_patterns)
+        .map_err(|e| format!("failed to parse templates: {e}"))?;
+    Ok(config)
+}
+
 impl App {
     /// Builds the state from flags, loading the configuration (an invalid file is fatal here).
     pub fn new(flags: &ServerFlags, clock: Arc<dyn Clock>) -> Result<Arc<App>, String> {
-        let config = Config::load_file(&flags.config_file).map_err(|e| e.to_string())?;
+        let config = load_config(&flags.config_file)?;
         let silences = Silences::new(SilencesOptions {
             retention: chrono::Duration::from_std(flags.data_retention)
                 .map_err(|e| format!("--data.retention: {e}"))?,
@@ -132,7 +141,7 @@ impl App {
     /// Re-reads the configuration file. An invalid file changes nothing and its error is
     /// returned.
     pub fn reload(&self) -> Result<(), String> {
-        match Config::load_file(&self.config_file) {
+        match load_config(&self.config_file) {
             Ok(config) => {
                 self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
                 self.metrics.pipeline.configured(&config);

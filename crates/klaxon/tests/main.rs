@@ -4,6 +4,7 @@
 mod amtool;
 mod api_differential;
 mod cli;
+mod email;
 mod metrics_parity;
 mod notify_differential;
 mod persistence;

@@ -185,3 +185,32 @@ fn template_render_example_times_have_amtool_shape() {
     assert!(amtool.ok && klaxon.ok, "amtool: {amtool:?}\nklaxon: {klaxon:?}");
     assert_eq!(mask(&klaxon.stdout), mask(&amtool.stdout));
 }
+
+/// A configuration whose template files stop parsing is refused on reload, by both, with
+/// the same answer; the server keeps running on the previous configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_with_broken_templates_fails_like_alertmanager() {
+    use crate::support::{Implementation, Server, request};
+    let scratch = crate::support::ScratchDir::new("template-reload");
+    let template = scratch.write("mine.tmpl", "{{ define \"ok\" }}x{{ end }}");
+    let config = scratch.write(
+        "alertmanager.yml",
+        &format!(
+            "templates: ['{}']\nroute: {{receiver: r}}\nreceivers: [{{name: r}}]\n",
+            template.display()
+        ),
+    );
+    let am = Server::start(Implementation::Alertmanager, "127.0.0.103:9093", &config, &[]);
+    let klaxon = Server::start(Implementation::Klaxon, "127.0.0.103:9094", &config, &[]);
+    std::fs::write(&template, "{{ define \"ok\" }}x{{ end ").expect("break the template");
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for server in [&am, &klaxon] {
+        let reply = request(&client, "POST", &format!("{}/-/reload", server.url), None).await;
+        answers.push((reply.status, reply.text.trim().to_owned()));
+    }
+    assert_eq!(answers[1], answers[0], "Klaxon's reload answer differs from Alertmanager's");
+    assert_eq!(answers[0].0, 500);
+    let ready = request(&client, "GET", &format!("{}/-/ready", klaxon.url), None).await;
+    assert_eq!(ready.status, 200);
+}

@@ -10,13 +10,17 @@
 //! - [`retry`]: cenkalti-style exponential backoff with an injected RNG.
 //! - [`pipeline`]: the async execution of one flush.
 //! - [`webhook`]: the webhook integration and its JSON body, byte for byte 0.25's.
+//! - [`email`]: the email integration (SMTP).
+//! - [`template_data`]: the data notification templates see.
 //!
 //! Everything the pipeline needs from the running process (clock, silences, nflog, metrics)
 //! comes through [`NotifyEnv`], so tests drive it with fakes and virtual time.
 
+pub mod email;
 pub mod pipeline;
 pub mod retry;
 pub mod stages;
+pub mod template_data;
 pub mod webhook;
 
 use std::future::Future;

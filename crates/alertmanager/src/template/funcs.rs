@@ -103,16 +103,39 @@ fn join(args: &[Value]) -> Result<Value, String> {
     Ok(Value::from(string_list(list)?.join(&sep)))
 }
 
+/// Most patterns kept compiled; beyond that the cache starts over.
+const REGEX_CACHE_MAX: usize = 256;
+
+/// `pattern` compiled, from a process-wide cache: templates call `match` and `reReplaceAll`
+/// with a few literal patterns, once per alert of every notification, and compiling costs
+/// far more than matching. The error is the compiler's message.
+fn compiled(pattern: &str) -> Result<GoRegex, String> {
+    static CACHE: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, GoRegex>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let cache = || CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(re) = cache().get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = GoRegex::new_unanchored(pattern).map_err(|e| e.to_string())?;
+    let mut cache = cache();
+    if cache.len() >= REGEX_CACHE_MAX {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), re.clone());
+    Ok(re)
+}
+
 /// Go's `regexp.MatchString`: an unanchored search.
 fn regex_match(pattern: &str, text: &str) -> Result<Value, String> {
-    let re = GoRegex::new_unanchored(pattern).map_err(|e| e.to_string())?;
+    let re = compiled(pattern)?;
     Ok(Value::Bool(re.is_match(text)))
 }
 
 /// `reReplaceAll PATTERN REPL TEXT`; a bad pattern panics in Go (`MustCompile`), which the
 /// template engine reports as an error of the call.
 fn re_replace_all(pattern: &str, repl: &str, text: &str) -> Result<Value, String> {
-    let re = GoRegex::new_unanchored(pattern)
+    let re = compiled(pattern)
         .map_err(|e| format!("regexp: Compile({}): {e}", go_backquote(pattern)))?;
     Ok(Value::from(re.replace_all(text, repl)))
 }

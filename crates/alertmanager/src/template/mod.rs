@@ -3,9 +3,11 @@
 //! ([`default_funcs`]) and [`Templates`], the text and HTML template sets loaded from globs
 //! and executed with `missingkey=zero`.
 //!
-//! Alertmanager also preloads its own `default.tmpl` and `email.tmpl`; Klaxon does not ship
-//! equivalents yet, so templates that call `__subject`, `slack.default.title` and the like
-//! fail with "not defined" here.
+//! Like Alertmanager, every set starts with default templates, which the integrations'
+//! default fields call by name (`email.default.subject`, `slack.default.text`, ...):
+//! Klaxon's own, written for Klaxon, in `default.tmpl`. Their names are Alertmanager's; their
+//! wording is not. Configured files are parsed after them, so a user `define` of the same
+//! name wins.
 //!
 //! Layout: `data` holds the Go types, `time` Go's `time.Time` and layout formatter, `funcs`
 //! the 0.25 function map, `newer_funcs` the functions of later releases (opt-in), `json`
@@ -25,6 +27,13 @@ pub use newer_funcs::{Clock, GoDuration, newer_funcs};
 pub use time::GoTime;
 
 use std::path::Path;
+
+/// Klaxon's default templates, parsed into every set before the configured files.
+pub const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");
+
+/// The name the default templates' file is parsed under (so that a configured file called
+/// `default.tmpl` does not replace them).
+const DEFAULT_TEMPLATES_NAME: &str = "klaxon/default.tmpl";
 
 /// Loading templates failed: a bad glob, an unreadable file or a parse error.
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +69,15 @@ impl Templates {
         Templates::with_funcs(Vec::new())
     }
 
-    /// Empty sets with the 0.25 function map plus `extra` (e.g. [`newer_funcs`]), which
-    /// wins over a 0.25 function of the same name.
+    /// Sets holding the default templates, with the 0.25 function map plus `extra` (e.g.
+    /// [`newer_funcs`]), which wins over a 0.25 function of the same name.
     pub fn with_funcs(extra: Vec<(&'static str, gotemplate::Func)>) -> Templates {
-        let base = gotemplate::Template::new("")
+        let mut base = gotemplate::Template::new("")
             .funcs(default_funcs())
             .funcs(extra)
             .option_missingkey_zero();
+        base.parse_named(DEFAULT_TEMPLATES_NAME, DEFAULT_TEMPLATES)
+            .expect("the built-in default templates parse");
         Templates { html: base.clone().html_escaping(true), text: base }
     }
 
@@ -153,3 +164,6 @@ fn io_reason(e: &std::io::Error) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod default_tests;

@@ -392,6 +392,68 @@ fn frac_chunk(at: &str) -> Option<(Std, usize)> {
     Some((std, 1 + run))
 }
 
+/// Go's `time.Month` and `time.Weekday`: integers that print as English names.
+#[derive(Debug, Clone, Copy)]
+struct Calendar {
+    type_name: &'static str,
+    number: i64,
+    name: &'static str,
+}
+
+impl Calendar {
+    const MONTHS: [&'static str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const DAYS: [&'static str; 7] =
+        ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+    fn month(month: u32) -> Calendar {
+        let index = usize::try_from(month.clamp(1, 12) - 1).unwrap_or(0);
+        Calendar { type_name: "time.Month", number: month.into(), name: Calendar::MONTHS[index] }
+    }
+
+    fn weekday(day: chrono::Weekday) -> Calendar {
+        let number = day.num_days_from_sunday();
+        let name = Calendar::DAYS[usize::try_from(number).unwrap_or(0)];
+        Calendar { type_name: "time.Weekday", number: number.into(), name }
+    }
+}
+
+impl TemplateObject for Calendar {
+    fn type_name(&self) -> String {
+        self.type_name.into()
+    }
+
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        (name == "String").then(|| {
+            if args.is_empty() {
+                Ok(Value::from(self.name))
+            } else {
+                Err(format!("wrong number of args for String: want 0 got {}", args.len()))
+            }
+        })
+    }
+
+    fn basic(&self) -> Option<Value> {
+        Some(Value::Int(self.number))
+    }
+
+    fn display(&self) -> String {
+        self.name.into()
+    }
+}
+
 impl TemplateObject for GoTime {
     fn type_name(&self) -> String {
         "time.Time".into()
@@ -439,6 +501,8 @@ impl TemplateObject for GoTime {
             "Minute" => no_args(Value::Int(c.minute().into())),
             "Second" => no_args(Value::Int(c.second().into())),
             "Nanosecond" => no_args(Value::Int(self.nanos.into())),
+            "Month" => no_args(Value::object(Calendar::month(c.month()))),
+            "Weekday" => no_args(Value::object(Calendar::weekday(c.weekday()))),
             _ => return None,
         })
     }
