@@ -10,10 +10,12 @@ use alertmanager::config::Config;
 use alertmanager::dispatch::route::Route;
 use alertmanager::inhibit::Inhibitor;
 use alertmanager::nflog::NotificationLog;
+use alertmanager::notify::build::BuildOptions;
+use alertmanager::notify::http::DEFAULT_REQUEST_TIMEOUT;
 use alertmanager::notify::pipeline::Pipeline;
-use alertmanager::notify::webhook::{HttpClient, http_client};
 use alertmanager::silence::{Silences, SilencesOptions};
 use alertmanager::store::AlertStore;
+use alertmanager::template::Templates;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
@@ -48,16 +50,24 @@ pub struct LoadedConfig {
     pub pipeline: Arc<Pipeline>,
 }
 
-/// Bound on one notification request when the flush deadline is further away.
-const NOTIFY_REQUEST_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
 impl LoadedConfig {
-    fn new(config: Config, external_url: &str, client: &HttpClient) -> Self {
+    /// Derives the routing tree, loads the templates and builds the integrations; fails as
+    /// 0.25's reload does on a template that does not parse or an integration whose HTTP
+    /// client cannot be built.
+    fn new(config: Config, external_url: &str) -> Result<Self, String> {
         let route = Route::from_config(&config.route);
+        let globs: Vec<String> =
+            config.templates.iter().map(|path| path.to_string_lossy().into_owned()).collect();
+        let templates =
+            Templates::from_globs(&globs).map_err(|e| format!("failed to parse templates: {e}"))?;
+        let options = BuildOptions {
+            external_url: external_url.to_owned(),
+            templates: Arc::new(templates),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        };
         // No clustering yet: this instance is at position 0 and never waits.
-        let pipeline =
-            Arc::new(Pipeline::from_config(&config, external_url, client, Duration::ZERO));
-        Self { config, route, pipeline }
+        let pipeline = Arc::new(Pipeline::from_config(&config, &options, Duration::ZERO)?);
+        Ok(Self { config, route, pipeline })
     }
 }
 
@@ -85,8 +95,6 @@ pub struct App {
     pub nflog: Mutex<NotificationLog>,
     /// Inhibition rules with their source alerts.
     pub inhibitor: Mutex<Inhibitor>,
-    /// The HTTP client integrations share.
-    pub http_client: HttpClient,
 }
 
 impl App {
@@ -102,13 +110,11 @@ impl App {
         let metrics = Metrics::new();
         metrics.config_reloaded(true, clock.now(), &config.original_yaml());
         let external_url = external_url(flags);
-        let client = http_client(NOTIFY_REQUEST_TIMEOUT);
-        let loaded = LoadedConfig::new(config, &external_url, &client);
+        let loaded = LoadedConfig::new(config, &external_url)?;
         Ok(Arc::new(App {
             dispatch: Dispatch::new(loaded.route.clone()),
             inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
-            http_client: client,
             config: ArcSwap::from_pointee(loaded),
             config_file: flags.config_file.clone(),
             alerts: AlertStore::new(),
@@ -128,10 +134,12 @@ impl App {
     /// Re-reads the configuration file. An invalid file changes nothing and its error is
     /// returned.
     pub fn reload(&self) -> Result<(), String> {
-        match Config::load_file(&self.config_file) {
-            Ok(config) => {
-                self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
-                let loaded = LoadedConfig::new(config, &self.external_url, &self.http_client);
+        let loaded = Config::load_file(&self.config_file)
+            .map_err(|e| e.to_string())
+            .and_then(|config| LoadedConfig::new(config, &self.external_url));
+        match loaded {
+            Ok(loaded) => {
+                self.metrics.config_reloaded(true, self.now(), &loaded.config.original_yaml());
                 let route = loaded.route.clone();
                 self.config.store(Arc::new(loaded));
                 let alerts = self.alerts.shared();

@@ -4,6 +4,7 @@
 mod amtool;
 mod api_differential;
 mod cli;
+mod integrations;
 mod notify_differential;
 mod persistence;
 mod readme;

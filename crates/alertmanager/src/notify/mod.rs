@@ -10,11 +10,18 @@
 //! - [`retry`]: cenkalti-style exponential backoff with an injected RNG.
 //! - [`pipeline`]: the async execution of one flush.
 //! - [`webhook`]: the webhook integration and its JSON body, byte for byte 0.25's.
+//! - [`build`]: the registry turning a receiver's configuration into integrations.
+//! - [`http`]: the HTTP client of an `http_config`; [`encode`]: Go's JSON and URL encodings;
+//!   [`render`]: template data, rendering, truncation and status classification.
 //!
 //! Everything the pipeline needs from the running process (clock, silences, nflog, metrics)
 //! comes through [`NotifyEnv`], so tests drive it with fakes and virtual time.
 
+pub mod build;
+pub mod encode;
+pub mod http;
 pub mod pipeline;
+pub mod render;
 pub mod retry;
 pub mod stages;
 pub mod webhook;

@@ -12,9 +12,9 @@ use std::time::Duration;
 use model::Alert;
 use tokio::time::Instant;
 
+use super::build::{BuildOptions, receiver_integrations};
 use super::retry::Backoff;
 use super::stages::{self, DedupHashes};
-use super::webhook::{Auth, Webhook};
 use super::{Integration, NotifyContext, NotifyEnv, NotifyError, NotifyEvent};
 use crate::config::{Config, TimeInterval};
 use crate::dispatch::aggregate::Flush;
@@ -48,37 +48,23 @@ pub enum FlushError {
 }
 
 impl Pipeline {
-    /// The pipeline of a configuration: one integration per webhook of each receiver.
-    /// Other integration types are not implemented yet; they are skipped with a warning (so
-    /// their receivers' nflog entries are never written).
+    /// The pipeline of a configuration: every receiver's integrations. Fails when an
+    /// integration cannot be built (see [`receiver_integrations`]).
     pub fn from_config(
         config: &Config,
-        external_url: &str,
-        client: &reqwest::Client,
+        options: &BuildOptions,
         wait: Duration,
-    ) -> Pipeline {
+    ) -> Result<Pipeline, String> {
         let mut receivers = HashMap::new();
         for receiver in &config.receivers {
-            let mut integrations: Vec<Arc<dyn Integration>> = Vec::new();
-            for (index, webhook) in receiver.webhook_configs.iter().enumerate() {
-                let Some(url) = &webhook.url else { continue };
-                integrations.push(Arc::new(Webhook {
-                    index: u32::try_from(index).unwrap_or(u32::MAX),
-                    url: url.as_str().to_owned(),
-                    send_resolved: webhook.send_resolved,
-                    max_alerts: webhook.max_alerts,
-                    external_url: external_url.to_owned(),
-                    client: client.clone(),
-                    auth: Auth::from_config(webhook.http_config.as_ref()),
-                }));
-            }
-            let unsupported = receiver.integrations().len() - receiver.webhook_configs.len();
+            let integrations = receiver_integrations(receiver, options)?;
+            let unsupported = receiver.integrations().len() - integrations.len();
             if unsupported > 0 {
-                tracing::warn!(receiver = %receiver.name, unsupported, "Only webhook integrations are implemented; others are skipped");
+                tracing::warn!(receiver = %receiver.name, unsupported, "Some integrations are not implemented; they are skipped");
             }
             receivers.insert(receiver.name.clone(), integrations);
         }
-        Pipeline { receivers, time_intervals: config.time_intervals.clone(), wait }
+        Ok(Pipeline { receivers, time_intervals: config.time_intervals.clone(), wait })
     }
 
     /// How long a flush may run: `max(group_interval, 10s)` plus the cluster wait.

@@ -1,0 +1,204 @@
+//! A capture server: records every request (method, path with query, headers, body) and
+//! answers as the service it stands in for would, over plain HTTP or TLS with a test CA.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub(crate) struct Captured {
+    pub(crate) method: String,
+    /// Path and query.
+    pub(crate) target: String,
+    /// Lower-cased names.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Captured {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("body of {} is not JSON ({e}): {}", self.target, self.text())
+        })
+    }
+}
+
+/// An answer: status, headers, body.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    /// A status with a JSON body.
+    pub(crate) fn json(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body: body.into(),
+        }
+    }
+}
+
+/// How the capture answers.
+pub(crate) type Answer = Arc<dyn Fn(&Captured) -> Reply + Send + Sync>;
+
+/// A running capture server.
+pub(crate) struct Capture {
+    pub(crate) base: String,
+    received: Arc<Mutex<Vec<Captured>>>,
+}
+
+impl Capture {
+    /// Starts on `address`; `tls` makes it HTTPS with that server configuration.
+    pub(crate) async fn start(
+        address: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        answer: Answer,
+    ) -> Capture {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .unwrap_or_else(|e| panic!("bind capture server {address}: {e}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let received: Arc<Mutex<Vec<Captured>>> = Arc::default();
+        let record = received.clone();
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let record = record.clone();
+                let answer = answer.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                        let record = record.clone();
+                        let answer = answer.clone();
+                        async move {
+                            let method = request.method().to_string();
+                            let target = request
+                                .uri()
+                                .path_and_query()
+                                .map(|p| p.as_str().to_owned())
+                                .unwrap_or_default();
+                            let headers = request
+                                .headers()
+                                .iter()
+                                .map(|(n, v)| {
+                                    (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                                })
+                                .collect();
+                            let body = request
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes().to_vec())
+                                .unwrap_or_default();
+                            let captured = Captured { method, target, headers, body };
+                            let reply = answer(&captured);
+                            record.lock().unwrap().push(captured);
+                            let mut response = Response::builder().status(reply.status);
+                            for (name, value) in reply.headers {
+                                response = response.header(name, value);
+                            }
+                            let response = response
+                                .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                                    reply.body,
+                                )))
+                                .expect("response");
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
+                    let builder = hyper::server::conn::http1::Builder::new();
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ =
+                                    builder.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                        None => {
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                });
+            }
+        });
+        Capture { base: format!("{scheme}://{address}"), received }
+    }
+
+    /// Everything received so far.
+    pub(crate) fn received(&self) -> Vec<Captured> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until `done` holds for the requests received.
+    pub(crate) async fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&[Captured]) -> bool,
+    ) -> Vec<Captured> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let received = self.received();
+            if done(&received) {
+                return received;
+            }
+            assert!(Instant::now() < deadline, "{what}: not received in time; got {received:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A test CA and a server certificate it signed.
+pub(crate) struct TestPki {
+    pub ca_pem: String,
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+impl TestPki {
+    /// A CA and a certificate for the DNS names given (no IP address: clients must set
+    /// `server_name`).
+    pub(crate) fn new(names: &[&str]) -> TestPki {
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Klaxon test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("server params");
+        let cert = params.signed_by(&key, &issuer).expect("server certificate");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .expect("server TLS config");
+        TestPki { ca_pem: ca_cert.pem(), server: Arc::new(server) }
+    }
+}

@@ -1,0 +1,1 @@
+//! Every integration's request format against Alertmanager 0.25.
