@@ -13,18 +13,32 @@
 //! - [`build`]: the registry turning a receiver's configuration into integrations.
 //! - [`http`]: the HTTP client of an `http_config`; [`encode`]: Go's JSON and URL encodings;
 //!   [`render`]: template data, rendering, truncation and status classification.
+//! - One module per integration: [`slack`], [`discord`], [`webex`], [`telegram`],
+//!   [`pagerduty`], [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`sns`] (signed
+//!   by [`sigv4`]).
 //!
 //! Everything the pipeline needs from the running process (clock, silences, nflog, metrics)
 //! comes through [`NotifyEnv`], so tests drive it with fakes and virtual time.
 
 pub mod build;
+pub mod discord;
 pub mod encode;
 pub mod http;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod pipeline;
+pub mod pushover;
 pub mod render;
 pub mod retry;
+pub mod sigv4;
+pub mod slack;
+pub mod sns;
 pub mod stages;
+pub mod telegram;
+pub mod victorops;
+pub mod webex;
 pub mod webhook;
+pub mod wechat;
 
 use std::future::Future;
 use std::pin::Pin;
