@@ -162,7 +162,9 @@ impl Capture {
             if done(&received) {
                 return received;
             }
-            assert!(Instant::now() < deadline, "{what}: not received in time; got {received:#?}");
+            let summary: Vec<String> =
+                received.iter().map(|c| format!("{} {}", c.method, c.target)).collect();
+            assert!(Instant::now() < deadline, "{what}: not received in time; got {summary:#?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

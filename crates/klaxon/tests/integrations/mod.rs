@@ -48,7 +48,6 @@ pub(crate) fn firing(labels: Value, annotations: Value) -> Value {
 }
 
 /// The same alert, resolved.
-#[allow(dead_code)]
 pub(crate) fn resolved(labels: Value, annotations: Value) -> Value {
     let mut alert = firing(labels, annotations);
     alert["endsAt"] = json!("2026-01-02T03:05:05.678Z");
