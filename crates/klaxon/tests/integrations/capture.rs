@@ -68,6 +68,74 @@ pub(crate) struct Capture {
     received: Arc<Mutex<Vec<Captured>>>,
 }
 
+/// What every connection of a capture server shares.
+struct State {
+    record: Arc<Mutex<Vec<Captured>>>,
+    answer: Answer,
+    /// When set, `CONNECT` tunnels are accepted and their TLS terminated with this
+    /// configuration (a certificate for the real service's name, signed by the test CA).
+    intercept: Option<tokio_rustls::TlsAcceptor>,
+}
+
+type Body = http_body_util::Full<hyper::body::Bytes>;
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Response<Body> {
+    if request.method() == hyper::Method::CONNECT {
+        let Some(acceptor) = state.intercept.clone() else {
+            return Response::builder().status(405).body(Body::default()).expect("response");
+        };
+        let inner = Arc::new(State {
+            record: state.record.clone(),
+            answer: state.answer.clone(),
+            intercept: None,
+        });
+        tokio::spawn(async move {
+            let Ok(upgraded) = hyper::upgrade::on(request).await else { return };
+            if let Ok(tls) = acceptor.accept(TokioIo::new(upgraded)).await {
+                serve(TokioIo::new(tls), inner).await;
+            }
+        });
+        return Response::builder().status(200).body(Body::default()).expect("response");
+    }
+    let method = request.method().to_string();
+    let target = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body =
+        request.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+    let captured = Captured { method, target, headers, body };
+    let reply = (state.answer)(&captured);
+    state.record.lock().unwrap().push(captured);
+    let mut response = Response::builder().status(reply.status);
+    for (name, value) in reply.headers {
+        response = response.header(name, value);
+    }
+    response.body(Body::from(reply.body)).expect("response")
+}
+
+/// Serves HTTP/1.1 on one connection (boxed: a tunnel serves again inside).
+fn serve<I>(
+    io: I,
+    state: Arc<State>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    Box::pin(async move {
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(state, request).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, service)
+            .with_upgrades()
+            .await;
+    })
+}
+
 impl Capture {
     /// Starts on `address`; `tls` makes it HTTPS with that server configuration.
     pub(crate) async fn start(
@@ -75,69 +143,49 @@ impl Capture {
         tls: Option<Arc<rustls::ServerConfig>>,
         answer: Answer,
     ) -> Capture {
+        Capture::start_full(address, tls, None, answer).await
+    }
+
+    /// Starts a plain HTTP capture that is also a forward proxy, terminating the TLS of
+    /// `CONNECT` tunnels with `intercept`.
+    pub(crate) async fn start_intercepting(
+        address: &str,
+        intercept: Arc<rustls::ServerConfig>,
+        answer: Answer,
+    ) -> Capture {
+        Capture::start_full(address, None, Some(intercept), answer).await
+    }
+
+    async fn start_full(
+        address: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        intercept: Option<Arc<rustls::ServerConfig>>,
+        answer: Answer,
+    ) -> Capture {
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .unwrap_or_else(|e| panic!("bind capture server {address}: {e}"));
         let scheme = if tls.is_some() { "https" } else { "http" };
         let received: Arc<Mutex<Vec<Captured>>> = Arc::default();
-        let record = received.clone();
+        let state = Arc::new(State {
+            record: received.clone(),
+            answer,
+            intercept: intercept.map(tokio_rustls::TlsAcceptor::from),
+        });
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let record = record.clone();
-                let answer = answer.clone();
+                let state = state.clone();
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let record = record.clone();
-                        let answer = answer.clone();
-                        async move {
-                            let method = request.method().to_string();
-                            let target = request
-                                .uri()
-                                .path_and_query()
-                                .map(|p| p.as_str().to_owned())
-                                .unwrap_or_default();
-                            let headers = request
-                                .headers()
-                                .iter()
-                                .map(|(n, v)| {
-                                    (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
-                                })
-                                .collect();
-                            let body = request
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes().to_vec())
-                                .unwrap_or_default();
-                            let captured = Captured { method, target, headers, body };
-                            let reply = answer(&captured);
-                            record.lock().unwrap().push(captured);
-                            let mut response = Response::builder().status(reply.status);
-                            for (name, value) in reply.headers {
-                                response = response.header(name, value);
-                            }
-                            let response = response
-                                .body(http_body_util::Full::new(hyper::body::Bytes::from(
-                                    reply.body,
-                                )))
-                                .expect("response");
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
-                    let builder = hyper::server::conn::http1::Builder::new();
                     match acceptor {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                let _ =
-                                    builder.serve_connection(TokioIo::new(stream), service).await;
+                                serve(TokioIo::new(stream), state).await;
                             }
                         }
-                        None => {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
-                        }
+                        None => serve(TokioIo::new(stream), state).await,
                     }
                 });
             }

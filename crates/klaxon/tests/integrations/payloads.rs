@@ -10,8 +10,9 @@
 //! own clock). Instead, Alertmanager's signature is recomputed with Klaxon's signer from the
 //! captured request and must match, and Klaxon's own signature must verify the same way.
 //!
-//! Not covered here: Pushover and PagerDuty v1, whose endpoints 0.25 hard-codes to the real
-//! services.
+//! Pushover and PagerDuty v1 go to endpoints 0.25 hard-codes to the real services, so their
+//! receivers use the capture as `proxy_url`: it accepts the `CONNECT` tunnel and terminates
+//! TLS with a certificate for the service's name signed by a test CA (`tls_config.ca_file`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use alertmanager::notify::sigv4::{SignedRequest, SigningKey, sign};
 use serde_json::{Value, json};
 
-use super::capture::{Capture, Captured, Reply};
+use super::capture::{Capture, Captured, Reply, TestPki};
 use super::{by_path, firing, post_alerts, resolved, start};
 use crate::support::{Implementation, ScratchDir};
 
@@ -47,6 +48,8 @@ route:
     - {matchers: [alertname=Telegram], receiver: telegram}
     - {matchers: [alertname=Discord], receiver: discord}
     - {matchers: [alertname=Webex], receiver: webex}
+    - {matchers: [alertname=PagerDutyV1], receiver: pagerduty-v1}
+    - {matchers: [alertname=Pushover], receiver: pushover}
 receivers:
   - name: slack
     slack_configs:
@@ -158,6 +161,32 @@ receivers:
         room_id: 'room-1'
         message: '{{ template "t.text" . }}'
         http_config: {authorization: {credentials: 'webex-token'}}
+  - name: pagerduty-v1
+    pagerduty_configs:
+      - service_key: 'sk-{{ .CommonLabels.team }}'
+        client: 'client {{ .Receiver }}'
+        client_url: 'http://client/{{ .GroupLabels.alertname }}'
+        description: '{{ template "t.title" . }}'
+        details:
+          firing: '{{ .Alerts.Firing | len }} firing'
+          resolved: '{{ .Alerts.Resolved | len }} resolved'
+          num_firing: '{{ .Alerts.Firing | len }}'
+          num_resolved: '{{ .Alerts.Resolved | len }}'
+        http_config: {proxy_url: CAP, tls_config: {ca_file: DIR/ca.pem}}
+  - name: pushover
+    pushover_configs:
+      - user_key: 'user-{{ .CommonLabels.team }}'
+        token: 'app token'
+        title: '{{ template "t.title" . }}'
+        message: '{{ template "t.text" . }}'
+        url: 'http://runbook/{{ .GroupLabels.alertname }}?a=1&b=2'
+        url_title: 'runbook'
+        sound: 'siren'
+        priority: '{{ if eq .Status "firing" }}1{{ else }}0{{ end }}'
+        retry: 90s
+        expire: 2h
+        html: true
+        http_config: {proxy_url: CAP, tls_config: {ca_file: DIR/ca.pem}}
 "#;
 
 const NAMES: [&str; 9] = [
@@ -192,7 +221,7 @@ fn answer(captured: &Captured) -> Reply {
             headers: vec![("content-type", "text/xml".into())],
             body: "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m-1</MessageId><SequenceNumber>1</SequenceNumber></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>".into(),
         }
-    } else if path.starts_with("/pagerduty") {
+    } else if path.starts_with("/pagerduty") || path.starts_with("/generic/") {
         Reply::json(202, r#"{"status":"success","message":"Event processed","dedup_key":"x"}"#)
     } else {
         Reply::json(200, "{}")
@@ -214,6 +243,8 @@ fn essentials(captured: &Captured) -> Value {
     json!({
         "method": captured.method,
         "target": captured.target,
+        // The intercepted services' names; the rest are each implementation's own capture.
+        "host": captured.header("host").filter(|h| !h.starts_with("127.")),
         "content-type": content_type,
         "authorization": authorization,
         "body": body,
@@ -270,7 +301,11 @@ fn alerts(resolve: bool) -> Value {
 
 /// The path prefix each integration's requests arrive under.
 fn prefix(name: &str) -> String {
-    format!("/{}", name.to_ascii_lowercase())
+    match name {
+        "PagerDutyV1" => "/generic/2010-04-15/create_event.json".into(),
+        "Pushover" => "/1/messages.json".into(),
+        _ => format!("/{}", name.to_ascii_lowercase()),
+    }
 }
 
 /// Requests per integration prefix.
@@ -286,15 +321,22 @@ fn per_integration(received: &[Captured]) -> BTreeMap<String, usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payloads_of_every_integration_match_alertmanager() {
+    let pki = TestPki::new(&["events.pagerduty.com", "api.pushover.net"]);
     let mut captures = Vec::new();
     let mut servers = Vec::new();
     let mut dirs = Vec::new();
     for (implementation, host) in
         [(Implementation::Alertmanager, "127.0.0.109"), (Implementation::Klaxon, "127.0.0.110")]
     {
-        let capture = Capture::start(&format!("{host}:19641"), None, Arc::new(answer)).await;
+        let capture = Capture::start_intercepting(
+            &format!("{host}:19641"),
+            pki.server.clone(),
+            Arc::new(answer),
+        )
+        .await;
         let dir = ScratchDir::new("payloads");
         dir.write("user.tmpl", TEMPLATES);
+        dir.write("ca.pem", &pki.ca_pem);
         let config =
             CONFIG.replace("CAP", &capture.base).replace("DIR", &dir.0.display().to_string());
         servers.push(start(implementation, &format!("{host}:19640"), &dir, &config));
