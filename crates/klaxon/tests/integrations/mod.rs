@@ -47,13 +47,6 @@ pub(crate) fn firing(labels: Value, annotations: Value) -> Value {
            "startsAt": "2026-01-02T03:04:05.678Z", "generatorURL": "http://gen/graph?g0.expr=up&x=<1>"})
 }
 
-/// The same alert, resolved.
-pub(crate) fn resolved(labels: Value, annotations: Value) -> Value {
-    let mut alert = firing(labels, annotations);
-    alert["endsAt"] = json!("2026-01-02T03:05:05.678Z");
-    alert
-}
-
 /// Requests grouped by path (query stripped), in arrival order.
 pub(crate) fn by_path(received: &[Captured]) -> BTreeMap<String, Vec<Captured>> {
     let mut out: BTreeMap<String, Vec<Captured>> = BTreeMap::new();
