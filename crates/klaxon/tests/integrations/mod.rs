@@ -5,12 +5,14 @@
 //! - [`capture`]: the capture server (HTTP or HTTPS with a test CA).
 //! - [`http_config`]: TLS, credentials, OAuth 2.0, proxy and redirects on the webhook.
 //! - [`payloads`]: every integration's request format.
+//! - [`retries`]: which HTTP statuses each integration retries.
 //!
 //! Addresses: 127.0.0.105–119 only.
 
 mod capture;
 mod http_config;
 mod payloads;
+mod retries;
 
 use std::collections::BTreeMap;
 
