@@ -8,6 +8,7 @@ use model::Alert;
 
 use super::discord::Discord;
 use super::http::HttpSender;
+use super::msteams::MsTeams;
 use super::opsgenie::OpsGenie;
 use super::pagerduty::{self, Pagerduty};
 use super::pushover::{self, Pushover};
@@ -175,6 +176,10 @@ pub fn receiver_integrations(
     for (i, c) in receiver.webex_configs.iter().enumerate() {
         let base = base("webex", i, c.http_config.as_ref())?;
         out.push(Arc::new(Webex { base, config: c.clone() }));
+    }
+    for (i, c) in receiver.msteams_configs.iter().enumerate() {
+        let base = base("msteams", i, c.http_config.as_ref())?;
+        out.push(Arc::new(MsTeams { base, config: c.clone() }));
     }
     Ok(out)
 }

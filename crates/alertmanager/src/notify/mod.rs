@@ -15,7 +15,7 @@
 //!   [`render`]: template data, rendering, truncation and status classification.
 //! - One module per integration: [`slack`], [`discord`], [`webex`], [`telegram`],
 //!   [`pagerduty`], [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`sns`] (signed
-//!   by [`sigv4`]).
+//!   by [`sigv4`]), [`msteams`] (not in 0.25; later releases' format).
 //!
 //! Everything the pipeline needs from the running process (clock, silences, nflog, metrics)
 //! comes through [`NotifyEnv`], so tests drive it with fakes and virtual time.
@@ -24,6 +24,7 @@ pub mod build;
 pub mod discord;
 pub mod encode;
 pub mod http;
+pub mod msteams;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pipeline;
