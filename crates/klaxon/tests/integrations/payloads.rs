@@ -3,8 +3,8 @@
 //! URLs pointing at a capture server per implementation that answers as each service would
 //! (a Telegram message, a WeChat token, an SNS `PublishResponse`…). The same alerts fire and
 //! then resolve on Alertmanager 0.25 and on Klaxon; per path, the requests must agree in
-//! method, path and query, `Content-Type`, `Authorization` and body (JSON compared as JSON,
-//! forms as text).
+//! method, path and query, `Host` (for the intercepted services), `Content-Type`,
+//! `Authorization` and body, byte for byte (JSON is also shown parsed, for readable diffs).
 //!
 //! Normalised, because they must differ: SNS's `X-Amz-Date` and signature (each signs at its
 //! own clock). Instead, Alertmanager's signature is recomputed with Klaxon's signer from the
@@ -234,7 +234,7 @@ fn answer(captured: &Captured) -> Reply {
 fn essentials(captured: &Captured) -> Value {
     let content_type = captured.header("content-type");
     let body = if content_type.is_some_and(|t| t.starts_with("application/json")) {
-        captured.json()
+        json!({"parsed": captured.json(), "bytes": captured.text()})
     } else {
         json!(captured.text())
     };
