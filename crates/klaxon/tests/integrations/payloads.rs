@@ -6,6 +6,9 @@
 //! method, path and query, `Host` (for the intercepted services), `Content-Type`,
 //! `Authorization` and body, byte for byte (JSON is also shown parsed, for readable diffs).
 //!
+//! Long texts (two-byte characters) in Slack, PagerDuty, Telegram, Webex, Pushover and an SNS
+//! SMS check each integration's truncation, SNS's cut falling inside a character.
+//!
 //! Normalised, because they must differ: SNS's `X-Amz-Date` and signature (each signs at its
 //! own clock). Instead, Alertmanager's signature is recomputed with Klaxon's signer from the
 //! captured request and must match, and Klaxon's own signature must verify the same way.
@@ -60,7 +63,7 @@ receivers:
         channel: '#alerts-{{ .CommonLabels.team }}'
         username: 'bot {{ .Receiver }}'
         color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "t.title" . }}'
+        title: '{{ template "t.title" . }} LONG1100'
         title_link: 'http://link/{{ .GroupLabels.alertname }}'
         pretext: 'pre {{ .CommonAnnotations.summary }}'
         text: '{{ template "t.text" . }}'
@@ -85,7 +88,7 @@ receivers:
         url: CAP/pagerduty/enqueue
         client: 'client {{ .Receiver }}'
         client_url: 'http://client/{{ .GroupLabels.alertname }}'
-        description: '{{ template "t.title" . }}'
+        description: '{{ template "t.title" . }} LONG1100'
         severity: '{{ if eq .Status "firing" }}critical{{ else }}info{{ end }}'
         class: 'class'
         component: '{{ .CommonLabels.team }}'
@@ -145,12 +148,17 @@ receivers:
         subject: '{{ template "t.title" . }}'
         message: '{{ template "t.text" . }}'
         attributes: {team: '{{ .CommonLabels.team }}', 'b key': 'v & w'}
+      - api_url: CAP/sns-sms
+        sigv4: {region: eu-west-1, access_key: AKIDTEST, secret_key: 'sk/secret+key'}
+        phone_number: '+15555550100'
+        subject: 'sms'
+        message: 'xy LONG1100'
   - name: telegram
     telegram_configs:
       - api_url: CAP/telegram
         bot_token: 'bot:token'
         chat_id: -1001234
-        message: '{{ template "t.text" . }}'
+        message: '{{ template "t.text" . }}LONG4100'
         disable_notifications: true
   - name: discord
     discord_configs:
@@ -161,7 +169,7 @@ receivers:
     webex_configs:
       - api_url: CAP/webex/messages
         room_id: 'room-1'
-        message: '{{ template "t.text" . }}'
+        message: '{{ template "t.text" . }}WEBEXLONG'
         http_config: {authorization: {credentials: 'webex-token'}}
   - name: pagerduty-v1
     pagerduty_configs:
@@ -179,9 +187,9 @@ receivers:
     pushover_configs:
       - user_key: 'user-{{ .CommonLabels.team }}'
         token: 'app token'
-        title: '{{ template "t.title" . }}'
-        message: '{{ template "t.text" . }}'
-        url: 'http://runbook/{{ .GroupLabels.alertname }}?a=1&b=2'
+        title: '{{ template "t.title" . }} LONG300'
+        message: '{{ template "t.text" . }}LONG1100'
+        url: 'http://runbook/{{ .GroupLabels.alertname }}?a=1&b=2&c=LONG300'
         url_title: 'runbook'
         sound: 'siren'
         priority: '{{ if eq .Status "firing" }}1{{ else }}0{{ end }}'
@@ -340,8 +348,16 @@ async fn payloads_of_every_integration_match_alertmanager() {
         let dir = ScratchDir::new("payloads");
         dir.write("user.tmpl", TEMPLATES);
         dir.write("ca.pem", &pki.ca_pem);
-        let config =
-            CONFIG.replace("CAP", &capture.base).replace("DIR", &dir.0.display().to_string());
+        // Long texts (two-byte characters) to cut at each integration's limit.
+        let config = CONFIG
+            .replace("CAP", &capture.base)
+            .replace("DIR", &dir.0.display().to_string())
+            .replace("LONG1100", &"é".repeat(1100))
+            .replace("LONG4100", &"é".repeat(4100))
+            .replace("LONG300", &"é".repeat(300))
+            // 0.25's TruncateInBytes panics (and Alertmanager exits) when the text has fewer
+            // characters than the byte limit, so Webex gets mostly one-byte characters.
+            .replace("WEBEXLONG", &format!("{}{}", "x".repeat(7000), "é".repeat(500)));
         servers.push(start(implementation, &format!("{host}:19640"), &dir, &config));
         captures.push(capture);
         dirs.push(dir);
@@ -350,11 +366,14 @@ async fn payloads_of_every_integration_match_alertmanager() {
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let started = now();
     post_alerts(&server_refs, &alerts(&started, None)).await;
-    for capture in &captures {
+    for (capture, server) in captures.iter().zip(&servers) {
+        let what = format!(
+            "{:?}: every integration's firing notification; log:\n{}",
+            server.implementation,
+            server.log_text()
+        );
         capture
-            .wait_for("every integration's firing notification", |received| {
-                per_integration(received).values().all(|n| *n >= 1)
-            })
+            .wait_for(&what, |received| per_integration(received).values().all(|n| *n >= 1))
             .await;
     }
     let after_firing: Vec<_> = captures.iter().map(|c| per_integration(&c.received())).collect();
