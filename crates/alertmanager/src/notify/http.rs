@@ -240,7 +240,26 @@ fn oauth2_transport(settings: &OAuth2, timeout: Duration) -> Result<reqwest::Cli
 
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::*;
+
+    #[test]
+    fn unusable_tls_settings_fail_the_build_naming_the_file() {
+        let config = |tls: TlsConfig| HttpClientConfig { tls_config: tls, ..Default::default() };
+        let missing =
+            config(TlsConfig { ca_file: "/nonexistent/ca.pem".into(), ..Default::default() });
+        let error = HttpSender::new(Some(&missing), DEFAULT_REQUEST_TIMEOUT).unwrap_err();
+        assert!(error.contains("/nonexistent/ca.pem"), "{error}");
+        let half = config(TlsConfig { cert_file: "c.pem".into(), ..Default::default() });
+        let error = HttpSender::new(Some(&half), DEFAULT_REQUEST_TIMEOUT).unwrap_err();
+        assert!(error.contains("without client key file"), "{error}");
+        let inverted = config(TlsConfig {
+            min_version: Some(0x0304),
+            max_version: Some(0x0303),
+            ..Default::default()
+        });
+        assert!(HttpSender::new(Some(&inverted), DEFAULT_REQUEST_TIMEOUT).is_err());
+        assert!(HttpSender::new(None, DEFAULT_REQUEST_TIMEOUT).is_ok());
+    }
 
     #[test]
     fn base64_pads_like_go() {

@@ -221,12 +221,18 @@ impl Capture {
 /// A test CA and a server certificate it signed.
 pub(crate) struct TestPki {
     pub ca_pem: String,
+    /// Serves the server certificate.
     pub server: Arc<rustls::ServerConfig>,
+    /// Serves the server certificate and requires a client certificate the CA signed.
+    pub server_requiring_client_cert: Arc<rustls::ServerConfig>,
+    /// A client certificate the CA signed, and its key (PEM).
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
 }
 
 impl TestPki {
-    /// A CA and a certificate for the DNS names given (no IP address: clients must set
-    /// `server_name`).
+    /// A CA, a server certificate for the DNS names given (no IP address: clients must set
+    /// `server_name`) and a client certificate.
     pub(crate) fn new(names: &[&str]) -> TestPki {
         let ca_key = rcgen::KeyPair::generate().expect("CA key");
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
@@ -239,16 +245,41 @@ impl TestPki {
             rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .expect("server params");
         let cert = params.signed_by(&key, &issuer).expect("server certificate");
+        let client_key = rcgen::KeyPair::generate().expect("client key");
+        let mut client_params =
+            rcgen::CertificateParams::new(vec!["klaxon-client".to_owned()]).expect("client params");
+        client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert =
+            client_params.signed_by(&client_key, &issuer).expect("client certificate");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider)
+        let chain = vec![cert.der().clone()];
+        let server_key = || rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
+            .with_single_cert(chain.clone(), server_key())
             .expect("server TLS config");
-        TestPki { ca_pem: ca_cert.pem(), server: Arc::new(server) }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).expect("CA as root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("client verifier");
+        let mutual = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, server_key())
+            .expect("mutual TLS config");
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            server: Arc::new(server),
+            server_requiring_client_cert: Arc::new(mutual),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! `http_config` on the webhook, against Alertmanager 0.25: HTTPS to a loopback server whose
 //! certificate a test CA signed (`ca_file`, `server_name`, `min_version`), skip-verify,
 //! bearer tokens (inline and from a file), basic auth with a password file, OAuth 2.0 client
-//! credentials with a token endpoint on loopback, a forward proxy, and redirects followed or
+//! credentials with a token endpoint on loopback, a client certificate (`cert_file`,
+//! `key_file`) for a server that requires one, a forward proxy, and redirects followed or
 //! not. Both implementations' requests must agree in method, path, `Host`, `Content-Type`,
 //! `Authorization` and body (the body's `externalURL` aside, each server's own).
 
@@ -30,6 +31,9 @@ receivers:
         http_config:
           basic_auth: {username: user, password_file: DIR/password}
           tls_config: {ca_file: DIR/ca.pem, server_name: capture.test}
+      - url: MUTUAL/client-cert
+        http_config:
+          tls_config: {ca_file: DIR/ca.pem, server_name: capture.test, cert_file: DIR/client.pem, key_file: DIR/client-key.pem}
       - url: HTTPS/insecure
         http_config: {tls_config: {insecure_skip_verify: true}}
       - url: PLAIN/oauth
@@ -84,7 +88,8 @@ fn essentials(captured: &Captured) -> Value {
     })
 }
 
-const PATHS: [&str; 10] = [
+const PATHS: [&str; 11] = [
+    "/client-cert",
     "/bearer-file",
     "/bearer-inline",
     "/basic",
@@ -110,17 +115,26 @@ async fn http_config_tls_auth_oauth2_proxy_redirects_match_alertmanager() {
             Capture::start(&format!("{host}:19631"), Some(pki.server.clone()), Arc::new(answer))
                 .await;
         let plain = Capture::start(&format!("{host}:19632"), None, Arc::new(answer)).await;
+        let mutual = Capture::start(
+            &format!("{host}:19633"),
+            Some(pki.server_requiring_client_cert.clone()),
+            Arc::new(answer),
+        )
+        .await;
         let dir = ScratchDir::new("http-config");
         dir.write("ca.pem", &pki.ca_pem);
+        dir.write("client.pem", &pki.client_cert_pem);
+        dir.write("client-key.pem", &pki.client_key_pem);
         dir.write("token", "file-token\n");
         dir.write("password", " pass word \n");
         dir.write("client-secret", "s3cr&t\n");
         let config = CONFIG
             .replace("HTTPS", &https.base)
             .replace("PLAIN", &plain.base)
+            .replace("MUTUAL", &mutual.base)
             .replace("DIR", &dir.0.display().to_string());
         servers.push(start(implementation, &format!("{host}:19630"), &dir, &config));
-        captures.push((https, plain));
+        captures.push((https, plain, mutual));
         dirs.push(dir);
     }
     post_alerts(
@@ -129,17 +143,20 @@ async fn http_config_tls_auth_oauth2_proxy_redirects_match_alertmanager() {
     )
     .await;
     let mut seen = Vec::new();
-    for ((https, plain), server) in captures.iter().zip(&servers) {
-        let complete = |_: &[Captured]| {
+    for ((https, plain, mutual), server) in captures.iter().zip(&servers) {
+        let all_received = || {
             let mut all = https.received();
             all.extend(plain.received());
+            all.extend(mutual.received());
+            all
+        };
+        let complete = |_: &[Captured]| {
+            let all = all_received();
             let paths = by_path(&all);
             PATHS.iter().all(|p| paths.contains_key(*p))
         };
         https.wait_for(&format!("{:?}: every webhook", server.implementation), complete).await;
-        let mut all = https.received();
-        all.extend(plain.received());
-        seen.push(by_path(&all));
+        seen.push(by_path(&all_received()));
     }
     let reference = &seen[0];
     let klaxon = &seen[1];
