@@ -171,11 +171,6 @@ impl HttpSender {
         Ok(HttpSender { client, auth: Auth::from_config(Some(config)), oauth2 })
     }
 
-    /// A plain sender (no TLS settings, no credentials).
-    pub fn plain(timeout: Duration) -> HttpSender {
-        HttpSender::new(None, timeout).expect("the default HTTP client builds")
-    }
-
     /// Starts a request.
     pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         self.client.request(method, url)
@@ -197,7 +192,7 @@ impl HttpSender {
             message: format!("building the request: {error}"),
         })?;
         if let Some(oauth2) = &self.oauth2 {
-            let token = oauth2.header(&self.client).await?;
+            let token = oauth2.header().await?;
             request.headers_mut().insert(AUTHORIZATION, header_value(&token)?);
         } else if let Some(auth) = &self.auth
             && !request.headers().contains_key(AUTHORIZATION)

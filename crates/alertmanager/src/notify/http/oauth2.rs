@@ -83,7 +83,7 @@ impl TokenSource {
     }
 
     /// The `Authorization` header value for the next request.
-    pub(super) async fn header(&self, _main: &reqwest::Client) -> Result<String, NotifyError> {
+    pub(super) async fn header(&self) -> Result<String, NotifyError> {
         let secret = self.secret()?;
         let mut cached = self.cached.lock().await;
         if let Some(token) = cached.as_ref()
