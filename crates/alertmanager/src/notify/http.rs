@@ -140,6 +140,27 @@ fn transport(
     follow_redirects: bool,
     timeout: Duration,
 ) -> Result<reqwest::Client, String> {
+    // Building a client loads the system roots (tens of milliseconds): integrations with the
+    // default transport share one, so a reload with many of them stays quick. Credentials
+    // are per request, not per client.
+    let default_transport = tls.is_zero() && proxy_url.is_empty() && follow_redirects;
+    if default_transport && timeout == DEFAULT_REQUEST_TIMEOUT {
+        static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+        if let Some(client) = SHARED.get() {
+            return Ok(client.clone());
+        }
+        let client = transport_uncached(tls, proxy_url, follow_redirects, timeout)?;
+        return Ok(SHARED.get_or_init(|| client).clone());
+    }
+    transport_uncached(tls, proxy_url, follow_redirects, timeout)
+}
+
+fn transport_uncached(
+    tls: &TlsConfig,
+    proxy_url: &str,
+    follow_redirects: bool,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder().user_agent(USER_AGENT).timeout(timeout);
     builder = if proxy_url.is_empty() {
         builder.no_proxy()
