@@ -168,15 +168,24 @@ fn attr_kind(name: &str) -> AttrKind {
 
 impl Escaper {
     /// Advances the context over literal template text and returns the text to write:
-    /// HTML comments are dropped, as `html/template` does.
+    /// HTML comments are dropped and a `<` in text that starts no tag, comment or doctype
+    /// is written `&lt;`, as `html/template` does.
     pub(crate) fn feed_text(&mut self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
             let was_comment = self.state == State::Comment;
+            let was_text = self.state == State::Text;
             let next = self.step(c, rest);
             let consumed = &rest[..rest.len() - next.len()];
-            if !was_comment {
+            let stray_lt = was_text
+                && self.state == State::Text
+                && consumed.ends_with('<')
+                && !rest[consumed.len() - 1..].to_ascii_uppercase().starts_with("<!DOCTYPE");
+            if stray_lt {
+                out.push_str(&consumed[..consumed.len() - 1]);
+                out.push_str("&lt;");
+            } else if !was_comment {
                 let keep = if self.state == State::Comment {
                     consumed.len() - "<!--".len()
                 } else {

@@ -31,6 +31,12 @@ fn text_context() {
     assert_eq!(h("<p>{{.Missing}}|{{.N}}</p>", &data()), "<p>|3</p>");
     assert_eq!(h("<title>{{.Safe}}</title>", &data()), "<title>&lt;b&gt;bold&lt;/b&gt;</title>");
     assert_eq!(h("a<!-- {{.X}} -->b<i>{{.N}}</i>", &data()), "ab<i>3</i>");
+    // A `<` that starts no tag is escaped in the output, as Alertmanager 0.25's Telegram
+    // messages show; a doctype is left alone.
+    assert_eq!(
+        h("a < b <{{.N}}> <!doctype html><p>1<2</p>", &data()),
+        "a &lt; b &lt;3> <!doctype html><p>1&lt;2</p>"
+    );
 }
 
 #[test]

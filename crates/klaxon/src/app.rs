@@ -10,10 +10,12 @@ use alertmanager::config::Config;
 use alertmanager::dispatch::route::Route;
 use alertmanager::inhibit::Inhibitor;
 use alertmanager::nflog::NotificationLog;
+use alertmanager::notify::build::BuildOptions;
+use alertmanager::notify::http::DEFAULT_REQUEST_TIMEOUT;
 use alertmanager::notify::pipeline::Pipeline;
-use alertmanager::notify::webhook::{HttpClient, http_client};
 use alertmanager::silence::{Silences, SilencesOptions};
 use alertmanager::store::AlertStore;
+use alertmanager::template::Templates;
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
@@ -48,16 +50,22 @@ pub struct LoadedConfig {
     pub pipeline: Arc<Pipeline>,
 }
 
-/// Bound on one notification request when the flush deadline is further away.
-const NOTIFY_REQUEST_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
 impl LoadedConfig {
-    fn new(config: Config, external_url: &str, client: &HttpClient) -> Self {
+    /// Derives the routing tree, loads the templates and builds the integrations; fails as
+    /// 0.25's reload does on a template that does not parse or an integration whose HTTP
+    /// client cannot be built.
+    fn new(config: Config, external_url: &str) -> Result<Self, String> {
         let route = Route::from_config(&config.route);
+        let templates = Templates::from_globs(&config.template_patterns)
+            .map_err(|e| format!("failed to parse templates: {e}"))?;
+        let options = BuildOptions {
+            external_url: external_url.to_owned(),
+            templates: Arc::new(templates),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        };
         // No clustering yet: this instance is at position 0 and never waits.
-        let pipeline =
-            Arc::new(Pipeline::from_config(&config, external_url, client, Duration::ZERO));
-        Self { config, route, pipeline }
+        let pipeline = Arc::new(Pipeline::from_config(&config, &options, Duration::ZERO)?);
+        Ok(Self { config, route, pipeline })
     }
 }
 
@@ -85,23 +93,12 @@ pub struct App {
     pub nflog: Mutex<NotificationLog>,
     /// Inhibition rules with their source alerts.
     pub inhibitor: Mutex<Inhibitor>,
-    /// The HTTP client integrations share.
-    pub http_client: HttpClient,
-}
-
-/// Loads and checks the configuration file, including its notification templates, which
-/// must parse as 0.25 requires before it applies a configuration.
-fn load_config(path: &std::path::Path) -> Result<Config, String> {
-    let config = Config::load_file(path).map_err(|e| e.to_string())?;
-    alertmanager::template::Templates::from_globs(&config.template_patterns)
-        .map_err(|e| format!("failed to parse templates: {e}"))?;
-    Ok(config)
 }
 
 impl App {
     /// Builds the state from flags, loading the configuration (an invalid file is fatal here).
     pub fn new(flags: &ServerFlags, clock: Arc<dyn Clock>) -> Result<Arc<App>, String> {
-        let config = load_config(&flags.config_file)?;
+        let config = Config::load_file(&flags.config_file).map_err(|e| e.to_string())?;
         let silences = Silences::new(SilencesOptions {
             retention: chrono::Duration::from_std(flags.data_retention)
                 .map_err(|e| format!("--data.retention: {e}"))?,
@@ -112,8 +109,7 @@ impl App {
         metrics.config_reloaded(true, clock.now(), &config.original_yaml());
         metrics.pipeline.configured(&config);
         let external_url = external_url(flags);
-        let client = http_client(NOTIFY_REQUEST_TIMEOUT);
-        let loaded = LoadedConfig::new(config, &external_url, &client);
+        let loaded = LoadedConfig::new(config, &external_url)?;
         Ok(Arc::new(App {
             dispatch: Dispatch::new(
                 loaded.route.clone(),
@@ -121,7 +117,6 @@ impl App {
             ),
             inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
-            http_client: client,
             config: ArcSwap::from_pointee(loaded),
             config_file: flags.config_file.clone(),
             alerts: AlertStore::new(),
@@ -141,11 +136,13 @@ impl App {
     /// Re-reads the configuration file. An invalid file changes nothing and its error is
     /// returned.
     pub fn reload(&self) -> Result<(), String> {
-        match load_config(&self.config_file) {
-            Ok(config) => {
-                self.metrics.config_reloaded(true, self.now(), &config.original_yaml());
-                self.metrics.pipeline.configured(&config);
-                let loaded = LoadedConfig::new(config, &self.external_url, &self.http_client);
+        let loaded = Config::load_file(&self.config_file)
+            .map_err(|e| e.to_string())
+            .and_then(|config| LoadedConfig::new(config, &self.external_url));
+        match loaded {
+            Ok(loaded) => {
+                self.metrics.config_reloaded(true, self.now(), &loaded.config.original_yaml());
+                self.metrics.pipeline.configured(&loaded.config);
                 let route = loaded.route.clone();
                 self.config.store(Arc::new(loaded));
                 let alerts = self.alerts.shared();

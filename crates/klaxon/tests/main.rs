@@ -5,6 +5,7 @@ mod amtool;
 mod api_differential;
 mod cli;
 mod email;
+mod integrations;
 mod metrics_parity;
 mod notify_differential;
 mod persistence;

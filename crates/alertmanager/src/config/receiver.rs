@@ -7,6 +7,7 @@ use super::http_config::HttpClientConfig;
 use super::integrations::FieldError;
 use super::integrations::discord::DiscordConfig;
 use super::integrations::email::EmailConfig;
+use super::integrations::msteams::MsTeamsConfig;
 use super::integrations::opsgenie::OpsGenieConfig;
 use super::integrations::pagerduty::PagerdutyConfig;
 use super::integrations::pushover::PushoverConfig;
@@ -60,6 +61,9 @@ pub struct Receiver {
     /// Webex integrations.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub webex_configs: Vec<WebexConfig>,
+    /// Microsoft Teams integrations (not in 0.25; later releases' format).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub msteams_configs: Vec<MsTeamsConfig>,
 }
 
 /// Runs `$action` on every integration of a receiver, prefixing errors with the list field and
@@ -68,7 +72,8 @@ macro_rules! each_integration {
     ($receiver:expr, |$cfg:ident| $action:expr) => {{
         each_integration!(@one $receiver, $cfg, $action, webhook_configs, email_configs,
             pagerduty_configs, opsgenie_configs, wechat_configs, slack_configs, victorops_configs,
-            pushover_configs, sns_configs, telegram_configs, discord_configs, webex_configs);
+            pushover_configs, sns_configs, telegram_configs, discord_configs, webex_configs,
+            msteams_configs);
         Ok(())
     }};
     (@one $receiver:expr, $cfg:ident, $action:expr, $($list:ident),*) => {$(
@@ -86,7 +91,7 @@ impl Receiver {
     /// The receiver's integrations as `(type name, index within that type)`, in the order
     /// Alertmanager builds them; the type names are the ones the notification log records.
     pub fn integrations(&self) -> Vec<(&'static str, usize)> {
-        let lists: [(&'static str, usize); 12] = [
+        let lists: [(&'static str, usize); 13] = [
             ("webhook", self.webhook_configs.len()),
             ("email", self.email_configs.len()),
             ("pagerduty", self.pagerduty_configs.len()),
@@ -99,6 +104,7 @@ impl Receiver {
             ("telegram", self.telegram_configs.len()),
             ("discord", self.discord_configs.len()),
             ("webex", self.webex_configs.len()),
+            ("msteams", self.msteams_configs.len()),
         ];
         lists.iter().flat_map(|&(name, count)| (0..count).map(move |i| (name, i))).collect()
     }
@@ -117,6 +123,7 @@ impl Receiver {
         all.extend(self.telegram_configs.iter_mut().map(|c| &mut c.http_config));
         all.extend(self.discord_configs.iter_mut().map(|c| &mut c.http_config));
         all.extend(self.webex_configs.iter_mut().map(|c| &mut c.http_config));
+        all.extend(self.msteams_configs.iter_mut().map(|c| &mut c.http_config));
         all
     }
 

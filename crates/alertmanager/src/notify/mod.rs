@@ -11,17 +11,37 @@
 //! - [`pipeline`]: the async execution of one flush.
 //! - [`webhook`]: the webhook integration and its JSON body, byte for byte 0.25's.
 //! - [`email`]: the email integration (SMTP).
-//! - [`template_data`]: the data notification templates see.
+//! - [`build`]: the registry turning a receiver's configuration into integrations.
+//! - [`http`]: the HTTP client of an `http_config`; [`encode`]: Go's JSON and URL encodings;
+//!   [`render`]: template data, rendering, truncation and status classification.
+//! - One module per integration: [`slack`], [`discord`], [`webex`], [`telegram`],
+//!   [`pagerduty`], [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`sns`] (signed
+//!   by [`sigv4`]), [`msteams`] (not in 0.25; later releases' format).
 //!
 //! Everything the pipeline needs from the running process (clock, silences, nflog, metrics)
 //! comes through [`NotifyEnv`], so tests drive it with fakes and virtual time.
 
+pub mod build;
+pub mod discord;
 pub mod email;
+pub mod encode;
+pub mod http;
+pub mod msteams;
+pub mod opsgenie;
+pub mod pagerduty;
 pub mod pipeline;
+pub mod pushover;
+pub mod render;
 pub mod retry;
+pub mod sigv4;
+pub mod slack;
+pub mod sns;
 pub mod stages;
-pub mod template_data;
+pub mod telegram;
+pub mod victorops;
+pub mod webex;
 pub mod webhook;
+pub mod wechat;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -12,15 +12,13 @@ use std::time::Duration;
 use model::Alert;
 use tokio::time::Instant;
 
-use super::email::Email;
+use super::build::{BuildOptions, receiver_integrations};
 use super::retry::Backoff;
 use super::stages::{self, DedupHashes};
-use super::webhook::{Auth, Webhook};
 use super::{Integration, NotifyContext, NotifyEnv, NotifyError, NotifyEvent};
 use crate::config::{Config, TimeInterval};
 use crate::dispatch::aggregate::Flush;
 use crate::nflog::nflogpb::Receiver;
-use crate::template::Templates;
 
 /// 0.25's `MinTimeout`: a flush gets at least this long.
 pub const MIN_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,15 +31,6 @@ pub struct Pipeline {
     pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
     /// The cluster wait: position × `--cluster.peer-timeout` (zero without clustering).
     pub wait: Duration,
-}
-
-/// The configuration's template files over Klaxon's defaults; a file that no longer parses
-/// leaves the defaults alone (and is logged), since the configuration was checked on load.
-fn load_templates(config: &Config) -> Templates {
-    Templates::from_globs(&config.template_patterns).unwrap_or_else(|error| {
-        tracing::error!(%error, "Failed to load notification templates; using the defaults");
-        Templates::new()
-    })
 }
 
 /// Why a flush failed.
@@ -59,51 +48,23 @@ pub enum FlushError {
 }
 
 impl Pipeline {
-    /// The pipeline of a configuration: one integration per webhook and per email config of
-    /// each receiver, the emails rendering the configuration's templates over Klaxon's
-    /// defaults. Other integration types are not implemented yet; they are skipped with a
-    /// warning (so their receivers' nflog entries are never written).
+    /// The pipeline of a configuration: every receiver's integrations. Fails when an
+    /// integration cannot be built (see [`receiver_integrations`]).
     pub fn from_config(
         config: &Config,
-        external_url: &str,
-        client: &reqwest::Client,
+        options: &BuildOptions,
         wait: Duration,
-    ) -> Pipeline {
+    ) -> Result<Pipeline, String> {
         let mut receivers = HashMap::new();
-        let templates = Arc::new(load_templates(config));
-        let hostname = super::email::hostname();
         for receiver in &config.receivers {
-            let mut integrations: Vec<Arc<dyn Integration>> = Vec::new();
-            for (index, webhook) in receiver.webhook_configs.iter().enumerate() {
-                let Some(url) = &webhook.url else { continue };
-                integrations.push(Arc::new(Webhook {
-                    index: u32::try_from(index).unwrap_or(u32::MAX),
-                    url: url.as_str().to_owned(),
-                    send_resolved: webhook.send_resolved,
-                    max_alerts: webhook.max_alerts,
-                    external_url: external_url.to_owned(),
-                    client: client.clone(),
-                    auth: Auth::from_config(webhook.http_config.as_ref()),
-                }));
-            }
-            for (index, email) in receiver.email_configs.iter().enumerate() {
-                integrations.push(Arc::new(Email {
-                    index: u32::try_from(index).unwrap_or(u32::MAX),
-                    config: email.clone(),
-                    templates: templates.clone(),
-                    external_url: external_url.to_owned(),
-                    hostname: hostname.clone(),
-                }));
-            }
-            let unsupported = receiver.integrations().len()
-                - receiver.webhook_configs.len()
-                - receiver.email_configs.len();
+            let integrations = receiver_integrations(receiver, options)?;
+            let unsupported = receiver.integrations().len() - integrations.len();
             if unsupported > 0 {
-                tracing::warn!(receiver = %receiver.name, unsupported, "Only webhook and email integrations are implemented; others are skipped");
+                tracing::warn!(receiver = %receiver.name, unsupported, "Some integrations are not implemented; they are skipped");
             }
             receivers.insert(receiver.name.clone(), integrations);
         }
-        Pipeline { receivers, time_intervals: config.time_intervals.clone(), wait }
+        Ok(Pipeline { receivers, time_intervals: config.time_intervals.clone(), wait })
     }
 
     /// How long a flush may run: `max(group_interval, 10s)` plus the cluster wait.

@@ -7,15 +7,12 @@
 //! A 2xx answer is success, 5xx or a transport error is retried, anything else is final (0.25's
 //! webhook has no extra retry codes, so 429 is final too).
 
-use std::time::Duration;
-
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use model::{Alert, LabelSet};
 use serde::Serialize;
 
+use super::http::{ERROR_BODY_MAX, HttpSender};
 use super::{BoxFuture, Integration, NotifyContext, NotifyError};
-use crate::config::HttpClientConfig;
-use crate::config::types::Secret;
 use crate::dispatch::aggregate::resolved_at;
 
 /// 0.25's webhook message (`template.Data` plus the version, group key and truncation count).
@@ -142,20 +139,7 @@ impl Message {
 
     /// The body exactly as Go's `json.Encoder` writes it.
     pub fn to_go_json(&self) -> Vec<u8> {
-        let json = serde_json::to_string(self).expect("a message always serialises");
-        let mut out = String::with_capacity(json.len() + 16);
-        for c in json.chars() {
-            match c {
-                '<' => out.push_str("\\u003c"),
-                '>' => out.push_str("\\u003e"),
-                '&' => out.push_str("\\u0026"),
-                '\u{2028}' => out.push_str("\\u2028"),
-                '\u{2029}' => out.push_str("\\u2029"),
-                c => out.push(c),
-            }
-        }
-        out.push('\n');
-        out.into_bytes()
+        super::encode::go_json(self)
     }
 }
 
@@ -171,97 +155,8 @@ pub struct Webhook {
     pub max_alerts: u64,
     /// The external URL the message carries.
     pub external_url: String,
-    /// The HTTP client (shared by all integrations).
-    pub client: reqwest::Client,
-    /// Credentials from `http_config`.
-    pub auth: Option<Auth>,
-}
-
-/// Credentials a request carries, from `http_config`. Files are read at each request, as
-/// prometheus/common does, so rotated secrets apply without a reload.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// `basic_auth`.
-    Basic {
-        /// User name.
-        username: String,
-        /// Password.
-        password: Secret,
-        /// File holding the password (trimmed), when set.
-        password_file: String,
-    },
-    /// `authorization` (a `bearer_token` was moved there on load).
-    Header {
-        /// Scheme, `Bearer` when empty.
-        kind: String,
-        /// Credentials.
-        credentials: Secret,
-        /// File holding the credentials (trimmed), when set.
-        credentials_file: String,
-    },
-}
-
-impl Auth {
-    /// The credentials an integration's `http_config` asks for, if any.
-    pub fn from_config(config: Option<&HttpClientConfig>) -> Option<Auth> {
-        let config = config?;
-        if let Some(header) = &config.authorization {
-            return Some(Auth::Header {
-                kind: header.kind.clone(),
-                credentials: header.credentials.clone(),
-                credentials_file: header.credentials_file.clone(),
-            });
-        }
-        config.basic_auth.as_ref().map(|basic| Auth::Basic {
-            username: basic.username.clone(),
-            password: basic.password.clone(),
-            password_file: basic.password_file.clone(),
-        })
-    }
-
-    fn read(secret: &Secret, file: &str) -> Result<String, NotifyError> {
-        if file.is_empty() {
-            return Ok(secret.expose().to_owned());
-        }
-        std::fs::read_to_string(file).map(|text| text.trim().to_owned()).map_err(|error| {
-            NotifyError { retryable: true, message: format!("unable to read {file}: {error}") }
-        })
-    }
-
-    fn apply(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::RequestBuilder, NotifyError> {
-        Ok(match self {
-            Auth::Basic { username, password, password_file } => {
-                request.basic_auth(username, Some(Self::read(password, password_file)?))
-            }
-            Auth::Header { kind, credentials, credentials_file } => {
-                let kind = if kind.is_empty() { "Bearer" } else { kind.as_str() };
-                let credentials = Self::read(credentials, credentials_file)?;
-                request.header(reqwest::header::AUTHORIZATION, format!("{kind} {credentials}"))
-            }
-        })
-    }
-}
-
-/// The HTTP client type integrations use, so callers need no direct dependency on it.
-pub type HttpClient = reqwest::Client;
-
-/// The `User-Agent` 0.25 sends.
-pub const USER_AGENT: &str = "Alertmanager/0.25.0";
-
-/// Bound on the error body kept for the log line.
-const ERROR_BODY_MAX: usize = 1024;
-
-/// A client for notifications; `timeout` bounds one request when the flush has no sooner
-/// deadline.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .timeout(timeout)
-        .build()
-        .expect("a plain HTTP client builds")
+    /// The HTTP client and credentials of its `http_config`.
+    pub http: HttpSender,
 }
 
 impl Webhook {
@@ -273,18 +168,12 @@ impl Webhook {
             (alerts, 0)
         };
         let body = Message::new(context, &self.external_url, sent, truncated).to_go_json();
-        let mut request = self
-            .client
+        let request = self
+            .http
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(auth) = &self.auth {
-            request = auth.apply(request)?;
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| NotifyError { retryable: true, message: error.to_string() })?;
+        let response = self.http.send(request).await?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

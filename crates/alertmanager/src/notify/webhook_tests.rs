@@ -5,6 +5,10 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 
 use super::*;
+use crate::config::HttpClientConfig;
+use crate::config::http_config::{Authorization, BasicAuth};
+use crate::config::types::Secret;
+use crate::notify::http::HttpSender;
 use crate::silence::silencepb::go_zero_time;
 
 fn alert(
@@ -113,15 +117,14 @@ async fn serve_once(status: u16) -> (String, tokio::task::JoinHandle<String>) {
     (url, handle)
 }
 
-fn webhook(url: String, auth: Option<Auth>) -> Webhook {
+fn webhook(url: String, http: Option<HttpClientConfig>) -> Webhook {
     Webhook {
         index: 0,
         url,
         send_resolved: true,
         max_alerts: 1,
         external_url: "http://am".into(),
-        client: http_client(Duration::from_secs(5)),
-        auth,
+        http: HttpSender::new(http.as_ref(), Duration::from_secs(5)).unwrap(),
     }
 }
 
@@ -137,10 +140,13 @@ async fn notify_webhook_posts_with_auth_and_classifies_answers() {
         alert(&[("a", "1")], &[], go_zero_time().fixed_offset()),
         alert(&[("a", "2")], &[], go_zero_time().fixed_offset()),
     ];
-    let auth = Auth::Header {
-        kind: String::new(),
-        credentials: Secret::new("tok"),
-        credentials_file: String::new(),
+    let auth = HttpClientConfig {
+        authorization: Some(Authorization {
+            kind: String::new(),
+            credentials: Secret::new("tok"),
+            credentials_file: String::new(),
+        }),
+        ..HttpClientConfig::default()
     };
     let (url, server) = serve_once(200).await;
     webhook(url, Some(auth)).notify(&context, &alerts).await.unwrap();
@@ -152,10 +158,13 @@ async fn notify_webhook_posts_with_auth_and_classifies_answers() {
     assert!(lower.contains("user-agent: alertmanager/0.25.0\r\n"), "{request}");
     assert!(request.contains(r#""truncatedAlerts":1}"#), "{request}");
 
-    let basic = Auth::Basic {
-        username: "u".into(),
-        password: Secret::new("p"),
-        password_file: String::new(),
+    let basic = HttpClientConfig {
+        basic_auth: Some(BasicAuth {
+            username: "u".into(),
+            password: Secret::new("p"),
+            password_file: String::new(),
+        }),
+        ..HttpClientConfig::default()
     };
     for (status, retryable) in [(500, true), (503, true), (429, false), (400, false)] {
         let (url, server) = serve_once(status).await;

@@ -3,6 +3,7 @@
 
 pub mod discord;
 pub mod email;
+pub mod msteams;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pushover;
@@ -16,6 +17,7 @@ pub mod wechat;
 
 pub use discord::DiscordConfig;
 pub use email::EmailConfig;
+pub use msteams::MsTeamsConfig;
 pub use opsgenie::OpsGenieConfig;
 pub use pagerduty::PagerdutyConfig;
 pub use pushover::PushoverConfig;

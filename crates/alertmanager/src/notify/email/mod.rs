@@ -26,7 +26,7 @@ use rand::Rng;
 use tokio::net::TcpStream;
 
 use self::smtp::{Client, Io};
-use super::template_data::template_data;
+use super::render::template_data;
 use super::{BoxFuture, Integration, NotifyContext, NotifyError};
 use crate::config::integrations::EmailConfig;
 use crate::template::Templates;

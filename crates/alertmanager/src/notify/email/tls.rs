@@ -16,7 +16,7 @@ const TLS12: u16 = 0x0303;
 const TLS13: u16 = 0x0304;
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// The client configuration `tls` describes, or why it cannot be built.
