@@ -87,6 +87,8 @@ pub struct App {
     pub inhibitor: Mutex<Inhibitor>,
     /// The HTTP client integrations share.
     pub http_client: HttpClient,
+    /// The alert generator, when rule files are loaded.
+    pub rules: std::sync::OnceLock<Arc<ruler::engine::Engine>>,
 }
 
 impl App {
@@ -117,6 +119,7 @@ impl App {
             started_at: clock.now(),
             clock,
             external_url,
+            rules: std::sync::OnceLock::new(),
         }))
     }
 
@@ -243,6 +246,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
         });
     }
     spawn_maintenance(app.clone(), &flags);
+    crate::rules::start(&app, &flags.rules)?;
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
     crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());

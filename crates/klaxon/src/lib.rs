@@ -8,6 +8,7 @@
 //! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
+//! - [`rules`]: the alert generator's wiring (rule engine, destinations).
 //! - [`check_config`]: `klaxon check-config`.
 //! - [`template_render`]: `klaxon template render`.
 
@@ -18,4 +19,5 @@ pub mod dispatch;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;
+pub mod rules;
 pub mod template_render;

@@ -1,0 +1,241 @@
+//! The tokio driver around the sans-IO parts: it sleeps until each wall-clock tick, asks the
+//! [`Scheduler`] what is due, evaluates groups (rules in order, each query bounded by the
+//! evaluation's deadline), feeds results to the rules' state machines and hands the alerts
+//! to send to an [`AlertSink`]. It also answers what the rules API shows.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::alerting::{AlertingRule, OutgoingAlert, TemplateEnv};
+use crate::datasource::Datasource;
+use crate::rulefile::{RecordingRuleSpec, Rule, RuleGroup};
+use crate::scheduler::{Due, GroupTiming, Scheduler};
+
+/// Where alerts go (the in-process receiver, external Alertmanagers). Must not block.
+pub trait AlertSink: Send + Sync {
+    /// Delivers one evaluation's alerts.
+    fn send(&self, alerts: Vec<OutgoingAlert>);
+}
+
+/// The current time, injected.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Settings of the engine.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The scheduler's base tick.
+    pub tick: Duration,
+    /// Interval of groups that set none.
+    pub default_interval: Duration,
+    /// Bound on one group evaluation (capped at its interval).
+    pub evaluation_timeout: Duration,
+    /// Minimum time between two sends of the same firing alert.
+    pub resend_delay: Duration,
+    /// What templates see as `$externalLabels` / `$externalURL`.
+    pub template_env: TemplateEnv,
+}
+
+/// One rule with its runtime state.
+#[derive(Debug)]
+pub enum RuleState {
+    /// An alerting rule and its alerts.
+    Alerting(AlertingRule),
+    /// A recording rule: loaded, not evaluated.
+    Recording(RecordingRuleSpec),
+}
+
+/// A group's runtime state.
+#[derive(Debug)]
+pub struct GroupState {
+    /// The rules, in file order.
+    pub rules: Vec<RuleState>,
+    /// The last evaluation time.
+    pub last_evaluation: Option<DateTime<Utc>>,
+    /// How long it took.
+    pub evaluation_duration: Duration,
+    /// Ticks dropped because an evaluation was still running.
+    pub missed: u64,
+}
+
+/// A loaded group.
+pub struct Group {
+    /// The group as loaded.
+    pub spec: RuleGroup,
+    /// Its evaluation interval.
+    pub interval: Duration,
+    state: Mutex<GroupState>,
+}
+
+impl Group {
+    /// Locks the group's state.
+    pub fn state(&self) -> MutexGuard<'_, GroupState> {
+        self.state.lock().expect("rule group lock poisoned")
+    }
+}
+
+/// The rule engine.
+pub struct Engine {
+    groups: Vec<Group>,
+    datasource: Box<dyn Datasource>,
+    sink: Arc<dyn AlertSink>,
+    options: Options,
+    clock: Clock,
+}
+
+impl Engine {
+    /// An engine over loaded groups; checks that every interval fits the tick.
+    pub fn new(
+        groups: Vec<RuleGroup>,
+        datasource: Box<dyn Datasource>,
+        sink: Arc<dyn AlertSink>,
+        options: Options,
+        clock: Clock,
+    ) -> Result<Arc<Engine>, String> {
+        let groups: Vec<Group> = groups
+            .into_iter()
+            .map(|spec| {
+                let rules = spec
+                    .rules
+                    .iter()
+                    .map(|rule| match rule {
+                        Rule::Alerting(alerting) => {
+                            RuleState::Alerting(AlertingRule::new(alerting.clone(), spec.limit))
+                        }
+                        Rule::Recording(recording) => RuleState::Recording(recording.clone()),
+                    })
+                    .collect();
+                Group {
+                    interval: spec.interval.unwrap_or(options.default_interval),
+                    spec,
+                    state: Mutex::new(GroupState {
+                        rules,
+                        last_evaluation: None,
+                        evaluation_duration: Duration::ZERO,
+                        missed: 0,
+                    }),
+                }
+            })
+            .collect();
+        let engine = Engine { groups, datasource, sink, options, clock };
+        engine.scheduler()?;
+        Ok(Arc::new(engine))
+    }
+
+    fn scheduler(&self) -> Result<Scheduler, String> {
+        let files: Vec<String> =
+            self.groups.iter().map(|g| g.spec.file.display().to_string()).collect();
+        let timings: Vec<GroupTiming<'_>> = self
+            .groups
+            .iter()
+            .zip(&files)
+            .map(|(group, file)| GroupTiming {
+                key: (file, &group.spec.name),
+                interval: group.interval,
+                timeout: self.options.evaluation_timeout,
+            })
+            .collect();
+        Scheduler::new(self.options.tick, &timings)
+    }
+
+    /// The groups, in load order.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// Runs the schedule forever.
+    pub async fn run(self: Arc<Self>) {
+        let Ok(mut scheduler) = self.scheduler() else { return };
+        if self.groups.is_empty() {
+            return;
+        }
+        let (finished_sender, mut finished) =
+            tokio::sync::mpsc::channel::<usize>(self.groups.len());
+        loop {
+            let next = scheduler.next_tick((self.clock)());
+            let wait = (next - (self.clock)()).to_std().unwrap_or_default();
+            let sleep = tokio::time::sleep(wait);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    Some(group) = finished.recv() => {
+                        if let Some(due) = scheduler.finished(group, (self.clock)()) {
+                            self.clone().spawn(due, finished_sender.clone());
+                        }
+                        self.groups[group].state().missed = scheduler.missed(group);
+                    }
+                }
+            }
+            for due in scheduler.tick(next) {
+                self.clone().spawn(due, finished_sender.clone());
+            }
+            for (index, group) in self.groups.iter().enumerate() {
+                let missed = scheduler.missed(index);
+                if missed != group.state().missed {
+                    tracing::warn!(group = %group.spec.name, missed, "Rule group evaluation too slow; ticks dropped");
+                    group.state().missed = missed;
+                }
+            }
+        }
+    }
+
+    fn spawn(self: Arc<Self>, due: Due, finished: tokio::sync::mpsc::Sender<usize>) {
+        tokio::spawn(async move {
+            self.evaluate_group(due).await;
+            let _ = finished.send(due.group).await;
+        });
+    }
+
+    /// Evaluates one group at `due.at` and sends its alerts.
+    pub async fn evaluate_group(&self, due: Due) {
+        let group = &self.groups[due.group];
+        let started = (self.clock)();
+        let query_at =
+            due.at - chrono::Duration::from_std(group.spec.query_offset).unwrap_or_default();
+        let exprs: Vec<Option<String>> = group
+            .state()
+            .rules
+            .iter()
+            .map(|rule| match rule {
+                RuleState::Alerting(rule) => Some(rule.spec.expr.clone()),
+                RuleState::Recording(_) => None,
+            })
+            .collect();
+        let mut outgoing = Vec::new();
+        for (index, expr) in exprs.iter().enumerate() {
+            let Some(expr) = expr else { continue };
+            let rule_started = (self.clock)();
+            let remaining = (due.deadline - rule_started).to_std().unwrap_or_default();
+            let query = self.datasource.instant_query(expr, query_at, remaining);
+            let result = match tokio::time::timeout(remaining, query).await {
+                Ok(result) => result,
+                Err(_) => Err("query timed out: the evaluation deadline passed".to_owned()),
+            };
+            if let Err(error) = &result {
+                tracing::warn!(group = %group.spec.name, rule = index, %error, "Rule evaluation failed");
+            }
+            let finished = (self.clock)();
+            let mut state = group.state();
+            if let Some(RuleState::Alerting(rule)) = state.rules.get_mut(index) {
+                rule.evaluate(due.at, result, &self.options.template_env);
+                rule.evaluation_duration = (finished - rule_started).to_std().unwrap_or_default();
+                let url = self.datasource.graph_url(expr);
+                outgoing.extend(rule.alerts_to_send(
+                    due.at,
+                    self.options.resend_delay,
+                    group.interval,
+                    &url,
+                ));
+            }
+        }
+        let mut state = group.state();
+        state.last_evaluation = Some(due.at);
+        state.evaluation_duration = ((self.clock)() - started).to_std().unwrap_or_default();
+        drop(state);
+        if !outgoing.is_empty() {
+            self.sink.send(outgoing);
+        }
+    }
+}
