@@ -7,6 +7,7 @@ mod cli;
 mod notify_differential;
 mod persistence;
 mod readme;
+mod rules;
 mod server;
 mod support;
 mod templates;

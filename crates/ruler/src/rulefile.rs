@@ -206,15 +206,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<RuleGroup>, Vec<RuleFileErro
             let name_field = if rule.alert.is_some() { "alert" } else { "record" };
             let prefix = format!("group \"{}\", rule {}, \"{}\": ", group.name, r + 1, name);
             let mut rule_errors = Vec::new();
+            if rule.record.is_some() && rule.alert.is_some() {
+                // promtool names both nodes: the record's position, then the alert's.
+                let alert = at(&path("alert"))
+                    .map(|(line, column)| format!("{line}:{column}: "))
+                    .unwrap_or_default();
+                rule_errors.push(error(
+                    at(&path("record")),
+                    format!("{alert}{prefix}only one of 'record' and 'alert' must be set"),
+                ));
+            }
             let mut problem = |field: &str, message: String| {
                 rule_errors.push(error(at(&path(field)), format!("{prefix}{message}")));
             };
-            match (&rule.record, &rule.alert) {
-                (Some(_), Some(_)) => {
-                    problem(name_field, "only one of 'record' and 'alert' must be set".into())
-                }
-                (None, None) => problem("", "one of 'record' or 'alert' must be set".into()),
-                _ => {}
+            if rule.record.is_none() && rule.alert.is_none() {
+                problem("", "one of 'record' or 'alert' must be set".into());
             }
             if rule.expr.is_empty() {
                 problem(name_field, "field 'expr' must be set in rule".into());
