@@ -88,7 +88,7 @@ pub struct App {
     /// The HTTP client integrations share.
     pub http_client: HttpClient,
     /// The alert generator, when rule files are loaded.
-    pub rules: std::sync::OnceLock<Arc<ruler::engine::Engine>>,
+    pub rules: std::sync::OnceLock<Arc<crate::rules::Generator>>,
 }
 
 impl App {
@@ -246,7 +246,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
         });
     }
     spawn_maintenance(app.clone(), &flags);
-    crate::rules::start(&app, &flags.rules)?;
+    crate::rules::start(&app, &flags).await?;
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
     crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());

@@ -165,6 +165,13 @@ pub struct RuleFlags {
     /// Minimum time before a firing alert is sent again.
     #[arg(long = "rules.alert.resend-delay", default_value = "30s", value_parser = parse_go_duration)]
     pub resend_delay: Duration,
+    /// This instance's name in the state history (default: `--cluster.peer-name`, else the
+    /// external URL).
+    #[arg(long = "rules.instance-id", default_value = "")]
+    pub instance_id: String,
+    /// How long state-history entries are kept.
+    #[arg(long = "rules.history-retention", default_value = "168h", value_parser = parse_go_duration)]
+    pub history_retention: Duration,
     /// A label templates see in `$externalLabels`, as name=value (repeatable).
     #[arg(long = "rules.external-label")]
     pub external_labels: Vec<String>,

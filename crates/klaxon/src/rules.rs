@@ -1,58 +1,161 @@
-//! Wiring of the alert generator: loads `--rules.file`, builds the datasource, and starts the
-//! rule engine with two destinations — this instance's own receiver (the alert store that
-//! `POST /api/v2/alerts` feeds) and every `--alertmanager.url`.
+//! Wiring of the alert generator: loads `--rules.file`, builds the datasource, restores the
+//! rules' persisted state, and starts the rule engine with two destinations — this
+//! instance's own receiver (the alert store that `POST /api/v2/alerts` feeds) and every
+//! `--alertmanager.url`. Rule state (one row per rule) and the state history (every
+//! transition, with this instance's id) are written to the store by one background writer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ruler::alerting::{OutgoingAlert, TemplateEnv};
-use ruler::engine::{AlertSink, Engine, Options};
+use ruler::alerting::{Alert, OutgoingAlert, TemplateEnv};
+use ruler::engine::{AlertSink, Engine, Options, RuleEvaluation, StateObserver};
 use ruler::notifier::Alertmanagers;
+use store::{HistoryEntry, Store};
 
 use crate::app::App;
-use crate::flags::RuleFlags;
+use crate::flags::ServerFlags;
+
+/// Evaluations queued for the store writer before new ones are dropped (and logged).
+const STATE_QUEUE_CAPACITY: usize = 1024;
+/// How often old history is deleted.
+const HISTORY_GC_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The running alert generator.
+pub struct Generator {
+    /// The rule engine.
+    pub engine: Arc<Engine>,
+    /// Where state and history are kept.
+    pub store: Store,
+}
 
 /// Loads the rules and starts evaluating them; with no `--rules.file` nothing starts.
-pub fn start(app: &Arc<App>, flags: &RuleFlags) -> Result<(), String> {
-    let groups = ruler::rulefile::load_globs(&flags.files)?;
-    if flags.files.is_empty() {
+pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
+    let rule_flags = &flags.rules;
+    let groups = ruler::rulefile::load_globs(&rule_flags.files)?;
+    if rule_flags.files.is_empty() {
         return Ok(());
     }
-    if flags.datasource_url.is_empty() {
+    if rule_flags.datasource_url.is_empty() {
         return Err(
             "--rules.file needs --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource)"
                 .to_owned(),
         );
     }
-    let datasource = ruler::datasource::from_url(&flags.datasource_url)?;
-    let external = Alertmanagers::start(&flags.alertmanager_urls)?;
+    let datasource = ruler::datasource::from_url(&rule_flags.datasource_url)?;
+    let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
     let sink = Arc::new(Destinations { app: Arc::downgrade(app), external });
     let mut external_labels = Vec::new();
-    for pair in &flags.external_labels {
+    for pair in &rule_flags.external_labels {
         let (name, value) = pair
             .split_once('=')
             .ok_or_else(|| format!("--rules.external-label {pair:?}: expected name=value"))?;
         external_labels.push((name.to_owned(), value.to_owned()));
     }
     let options = Options {
-        tick: flags.tick_interval,
-        default_interval: flags.evaluation_interval,
-        evaluation_timeout: flags.evaluation_timeout,
-        resend_delay: flags.resend_delay,
+        tick: rule_flags.tick_interval,
+        default_interval: rule_flags.evaluation_interval,
+        evaluation_timeout: rule_flags.evaluation_timeout,
+        resend_delay: rule_flags.resend_delay,
         template_env: TemplateEnv {
             external_labels: model::LabelSet::from_pairs(external_labels),
             external_url: app.external_url.clone(),
         },
     };
+    let store = Store::open(&flags.storage_url, &flags.storage_path)
+        .await
+        .map_err(|e| format!("rule state store: {e}"))?;
+    let instance = [&rule_flags.instance_id, &flags.cluster.peer_name, &app.external_url]
+        .into_iter()
+        .find(|id| !id.is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let observer = StateWriter::start(store.clone(), instance.clone());
     let clock_app = Arc::downgrade(app);
     let clock = Arc::new(move || clock_app.upgrade().map_or_else(Utc::now, |app| app.now()));
-    let engine = Engine::new(groups, datasource, sink, options, clock)?;
+    let engine = Engine::new(groups, datasource, sink, Some(observer), options, clock)?;
+    let stored = store.load_rule_states().await.map_err(|e| format!("rule state store: {e}"))?;
+    let mut states: HashMap<String, Vec<Alert>> = HashMap::new();
+    for (key, data) in stored {
+        match serde_json::from_str(&data) {
+            Ok(alerts) => {
+                states.insert(key, alerts);
+            }
+            Err(error) => tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state"),
+        }
+    }
+    let restored = engine.warm(states);
     let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
-    tracing::info!(groups = engine.groups().len(), rules, datasource = %flags.datasource_url, "Evaluating rules");
-    let _ = app.rules.set(engine.clone());
+    tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, "Evaluating rules");
+    let _ = app.rules.set(Arc::new(Generator { engine: engine.clone(), store: store.clone() }));
     // Runs for the life of the process.
     tokio::spawn(engine.run());
+    let retention = chrono::Duration::from_std(rule_flags.history_retention).unwrap_or_default();
+    let gc_app = Arc::downgrade(app);
+    // Runs for the life of the process: deletes history older than the retention.
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(HISTORY_GC_INTERVAL);
+        loop {
+            ticker.tick().await;
+            let Some(app) = gc_app.upgrade() else { return };
+            match store.delete_history_before(app.now() - retention).await {
+                Ok(removed) => tracing::debug!(removed, "State history GC"),
+                Err(error) => tracing::warn!(%error, "State history GC failed"),
+            }
+        }
+    });
     Ok(())
+}
+
+/// Writes rule state and history in evaluation order, off the evaluation path.
+struct StateWriter {
+    queue: tokio::sync::mpsc::Sender<Vec<RuleEvaluation>>,
+}
+
+impl StateWriter {
+    fn start(store: Store, instance: String) -> Arc<StateWriter> {
+        let (queue, mut receiver) =
+            tokio::sync::mpsc::channel::<Vec<RuleEvaluation>>(STATE_QUEUE_CAPACITY);
+        // Runs for the life of the process.
+        tokio::spawn(async move {
+            while let Some(evaluations) = receiver.recv().await {
+                let mut history = Vec::new();
+                for evaluation in &evaluations {
+                    let data = serde_json::to_string(&evaluation.alerts).unwrap_or_default();
+                    if let Err(error) =
+                        store.save_rule_state(&evaluation.key, &data, evaluation.at).await
+                    {
+                        tracing::warn!(rule = %evaluation.key, %error, "Saving rule state failed");
+                    }
+                    history.extend(evaluation.transitions.iter().map(|t| HistoryEntry {
+                        rule_key: evaluation.key.clone(),
+                        rule_name: evaluation.name.clone(),
+                        labels: serde_json::to_string(&t.labels).unwrap_or_default(),
+                        previous: t.previous.as_str().to_owned(),
+                        current: t.current.as_str().to_owned(),
+                        value: t.value,
+                        at: evaluation.at,
+                        instance: instance.clone(),
+                    }));
+                }
+                if !history.is_empty()
+                    && let Err(error) = store.append_history(&history).await
+                {
+                    tracing::warn!(%error, entries = history.len(), "Recording state history failed");
+                }
+            }
+        });
+        Arc::new(StateWriter { queue })
+    }
+}
+
+impl StateObserver for StateWriter {
+    fn evaluated(&self, evaluations: Vec<RuleEvaluation>) {
+        if self.queue.try_send(evaluations).is_err() {
+            tracing::warn!("Rule state writer is behind; an evaluation's state was not stored");
+        }
+    }
 }
 
 /// The receiver in this process plus the external Alertmanagers.

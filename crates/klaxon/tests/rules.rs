@@ -343,3 +343,119 @@ async fn rule_evaluation_agrees_with_prometheus() {
     }
     assert!(compared >= 15, "the timeline compared only {compared} alerts");
 }
+
+/// The JSON at `url`, or null while the server is not answering (it may be starting).
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    let Ok(reply) = client.get(url).timeout(Duration::from_secs(5)).send().await else {
+        return Value::Null;
+    };
+    reply.json().await.unwrap_or_default()
+}
+
+/// Goal: rule state survives a SIGKILL (a restarted instance neither re-enters pending nor
+/// starts a new episode) and the state history records every transition with the id of the
+/// instance that evaluated it.
+/// Method: an instance fires a rule on the built-in datasource; once the history shows its
+/// two transitions it is killed; a second instance on the same store evaluates the rule
+/// again; its `/api/v1/alerts` shows the same firing alert with the same activeAt, and the
+/// history holds no transition from it.
+#[tokio::test]
+async fn rule_state_survives_a_restart_and_history_names_the_instance() {
+    let scratch = ScratchDir::new("rules-restart");
+    let config =
+        scratch.write("alertmanager.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
+    let rules =
+        scratch.write("rules.yml", &BUILTIN_RULES.replace("labels: {team: ops}", "for: 2s"));
+    let storage = scratch.0.join("data");
+    let address = "127.0.0.99:19093";
+    let url = format!("http://{address}");
+    let client = reqwest::Client::new();
+    // Started directly: both instances must share one `--storage.path`.
+    let start = |instance: &str| {
+        let log = std::fs::File::create(scratch.0.join(format!("{instance}.log"))).unwrap();
+        Process(
+            Command::new(klaxon_bin())
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.path={}", storage.display()))
+                .arg(format!("--web.listen-address={address}"))
+                .arg("--cluster.listen-address=")
+                .arg(format!("--rules.file={}", rules.display()))
+                .arg("--datasource.url=builtin:")
+                .arg("--rules.tick-interval=1s")
+                .arg(format!("--rules.instance-id={instance}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start klaxon"),
+        )
+    };
+    let log = |instance: &str| {
+        std::fs::read_to_string(scratch.0.join(format!("{instance}.log"))).unwrap_or_default()
+    };
+    let first = start("first");
+    let history_url = format!("{url}/api/v1/rules/history?rule=Down");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let history = loop {
+        let history = get_json(&client, &history_url).await;
+        if history["data"].as_array().is_some_and(|h| h.len() >= 2) {
+            break history;
+        }
+        assert!(Instant::now() < deadline, "no history: {history}\n{}", log("first"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let transitions: Vec<(String, String, String)> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["previous"].as_str().unwrap().into(),
+                e["current"].as_str().unwrap().into(),
+                e["instance"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![
+            ("inactive".into(), "pending".into(), "first".into()),
+            ("pending".into(), "firing".into(), "first".into()),
+        ]
+    );
+    assert_eq!(history["data"][0]["labels"]["instance"], "example-b");
+    let before = get_json(&client, &format!("{url}/api/v1/alerts")).await;
+    let active_at = before["data"]["alerts"][0]["activeAt"].clone();
+    drop(first); // SIGKILL
+
+    let restarted_at = chrono::Utc::now();
+    let _second = start("second");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let rules = get_json(&client, &format!("{url}/api/v1/rules")).await;
+        let evaluated = rules["data"]["groups"][0]["rules"][0]["lastEvaluation"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t > restarted_at + chrono::Duration::seconds(3));
+        if evaluated {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not evaluated after restart: {rules}\n{}",
+            log("second")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = get_json(&client, &format!("{url}/api/v1/alerts")).await;
+    assert_eq!(after["data"]["alerts"][0]["state"], "firing", "{after}");
+    assert_eq!(after["data"]["alerts"][0]["activeAt"], active_at, "the same episode continues");
+    let history = get_json(&client, &history_url).await;
+    assert_eq!(
+        history["data"].as_array().map(Vec::len),
+        Some(2),
+        "no transition after the restart: {history}"
+    );
+    let bad = request(&client, "GET", &format!("{url}/api/v1/rules/history?limit=0"), None).await;
+    assert_eq!(bad.status, 400);
+}

@@ -24,7 +24,10 @@ use crate::template;
 pub const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);
 
 /// The state of one alert (and, as the most severe of its alerts, of a rule).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum AlertState {
     /// Not active (resolved, or a rule with no alerts).
     Inactive,
@@ -45,8 +48,8 @@ impl AlertState {
     }
 }
 
-/// One alert of a rule.
-#[derive(Clone, Debug, PartialEq)]
+/// One alert of a rule (also the persisted form of rule state).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Identity.
     pub labels: LabelSet,
@@ -88,6 +91,19 @@ impl Health {
             Health::Err => "err",
         }
     }
+}
+
+/// A change of one alert's state at an evaluation (for the state history).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    /// The alert.
+    pub labels: LabelSet,
+    /// Its state before the evaluation.
+    pub previous: AlertState,
+    /// Its state after.
+    pub current: AlertState,
+    /// The value seen (the last one known when the alert went away).
+    pub value: f64,
 }
 
 /// An alert as it is sent to Alertmanagers.
@@ -132,6 +148,8 @@ pub struct AlertingRule {
     pub last_evaluation: Option<DateTime<Utc>>,
     /// How long that took.
     pub evaluation_duration: Duration,
+    /// The transitions of the last evaluation.
+    pub last_transitions: Vec<Transition>,
 }
 
 impl AlertingRule {
@@ -146,7 +164,21 @@ impl AlertingRule {
             last_warnings: Vec::new(),
             last_evaluation: None,
             evaluation_duration: Duration::ZERO,
+            last_transitions: Vec::new(),
         }
+    }
+
+    /// Every alert, resolved ones included: what is persisted.
+    pub fn snapshot(&self) -> Vec<Alert> {
+        let mut alerts: Vec<Alert> = self.active.values().cloned().collect();
+        alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
+        alerts
+    }
+
+    /// Takes over persisted alerts (at start-up, before the first evaluation), so a restart
+    /// keeps `activeAt`, firing state and the last send time.
+    pub fn restore(&mut self, alerts: Vec<Alert>) {
+        self.active = alerts.into_iter().map(|a| (a.labels.fingerprint(), a)).collect();
     }
 
     /// Applies the result of the evaluation at `at`. A failed query changes no alert.
@@ -157,7 +189,11 @@ impl AlertingRule {
         env: &TemplateEnv,
     ) {
         self.last_evaluation = Some(at);
-        match result.and_then(|output| self.apply(at, output, env)) {
+        let before: HashMap<Fingerprint, (AlertState, LabelSet, f64)> =
+            self.active.iter().map(|(f, a)| (*f, (a.state, a.labels.clone(), a.value))).collect();
+        let outcome = result.and_then(|output| self.apply(at, output, env));
+        self.last_transitions = self.transitions_since(&before);
+        match outcome {
             Ok(()) => {
                 self.health = Health::Ok;
                 self.last_error = None;
@@ -282,6 +318,36 @@ impl AlertingRule {
             ));
         }
         Ok(())
+    }
+
+    fn transitions_since(
+        &self,
+        before: &HashMap<Fingerprint, (AlertState, LabelSet, f64)>,
+    ) -> Vec<Transition> {
+        let mut transitions = Vec::new();
+        for (fingerprint, alert) in &self.active {
+            let previous = before.get(fingerprint).map_or(AlertState::Inactive, |b| b.0);
+            if previous != alert.state {
+                transitions.push(Transition {
+                    labels: alert.labels.clone(),
+                    previous,
+                    current: alert.state,
+                    value: alert.value,
+                });
+            }
+        }
+        for (fingerprint, (state, labels, value)) in before {
+            if *state != AlertState::Inactive && !self.active.contains_key(fingerprint) {
+                transitions.push(Transition {
+                    labels: labels.clone(),
+                    previous: *state,
+                    current: AlertState::Inactive,
+                    value: *value,
+                });
+            }
+        }
+        transitions.sort_by(|a, b| a.labels.cmp(&b.labels));
+        transitions
     }
 
     /// The alerts due to be sent after the evaluation at `at`, marking them sent.
@@ -504,6 +570,31 @@ mod tests {
         r.evaluate(at(20), duplicate, &env);
         assert_eq!(r.health, Health::Err);
         assert!(r.last_error.as_deref().unwrap().contains("same labelset"));
+    }
+
+    #[test]
+    fn transitions_are_reported_and_a_restored_rule_continues_where_it_was() {
+        let env = TemplateEnv::default();
+        let mut r = rule(10, 0);
+        r.evaluate(at(0), result(&[("a", 2.0)]), &env);
+        let changes = |r: &AlertingRule| -> Vec<(AlertState, AlertState)> {
+            r.last_transitions.iter().map(|t| (t.previous, t.current)).collect()
+        };
+        assert_eq!(changes(&r), vec![(AlertState::Inactive, AlertState::Pending)]);
+        r.evaluate(at(10), result(&[("a", 2.0)]), &env);
+        assert_eq!(changes(&r), vec![(AlertState::Pending, AlertState::Firing)]);
+        r.alerts_to_send(at(10), Duration::from_secs(30), Duration::from_secs(10), "");
+        let saved = serde_json::to_string(&r.snapshot()).unwrap();
+        let mut restarted = rule(10, 0);
+        restarted.restore(serde_json::from_str(&saved).unwrap());
+        restarted.evaluate(at(20), result(&[("a", 2.0)]), &env);
+        assert!(restarted.last_transitions.is_empty(), "no new pending episode");
+        assert_eq!(restarted.active_alerts()[0].active_at, at(0));
+        let resent =
+            restarted.alerts_to_send(at(20), Duration::from_secs(30), Duration::from_secs(10), "");
+        assert!(resent.is_empty(), "sent 10 s before the restart: not again yet");
+        restarted.evaluate(at(30), result(&[]), &env);
+        assert_eq!(changes(&restarted), vec![(AlertState::Firing, AlertState::Inactive)]);
     }
 
     #[test]

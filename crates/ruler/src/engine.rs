@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::alerting::{AlertingRule, OutgoingAlert, TemplateEnv};
+use crate::alerting::{Alert, AlertingRule, OutgoingAlert, TemplateEnv, Transition};
 use crate::datasource::Datasource;
 use crate::rulefile::{RecordingRuleSpec, Rule, RuleGroup};
 use crate::scheduler::{Due, GroupTiming, Scheduler};
@@ -17,6 +17,33 @@ use crate::scheduler::{Due, GroupTiming, Scheduler};
 pub trait AlertSink: Send + Sync {
     /// Delivers one evaluation's alerts.
     fn send(&self, alerts: Vec<OutgoingAlert>);
+}
+
+/// One rule's evaluation, for persistence and the state history.
+#[derive(Clone, Debug)]
+pub struct RuleEvaluation {
+    /// The rule's stable key (see [`rule_key`]).
+    pub key: String,
+    /// The alert name.
+    pub name: String,
+    /// The evaluation time.
+    pub at: DateTime<Utc>,
+    /// Every alert of the rule after the evaluation.
+    pub alerts: Vec<Alert>,
+    /// What changed.
+    pub transitions: Vec<Transition>,
+}
+
+/// Receives rule evaluations that changed something (state, or a send). Must not block.
+pub trait StateObserver: Send + Sync {
+    /// Called after each group evaluation with the rules whose state changed.
+    fn evaluated(&self, evaluations: Vec<RuleEvaluation>);
+}
+
+/// The key that identifies a rule across restarts and instances: its file, group,
+/// position and name.
+pub fn rule_key(group: &RuleGroup, index: usize, name: &str) -> String {
+    format!("{}:{}:{index}:{name}", group.file.display(), group.name)
 }
 
 /// The current time, injected.
@@ -41,7 +68,7 @@ pub struct Options {
 #[derive(Debug)]
 pub enum RuleState {
     /// An alerting rule and its alerts.
-    Alerting(AlertingRule),
+    Alerting(Box<AlertingRule>),
     /// A recording rule: loaded, not evaluated.
     Recording(RecordingRuleSpec),
 }
@@ -80,6 +107,7 @@ pub struct Engine {
     groups: Vec<Group>,
     datasource: Box<dyn Datasource>,
     sink: Arc<dyn AlertSink>,
+    observer: Option<Arc<dyn StateObserver>>,
     options: Options,
     clock: Clock,
 }
@@ -90,6 +118,7 @@ impl Engine {
         groups: Vec<RuleGroup>,
         datasource: Box<dyn Datasource>,
         sink: Arc<dyn AlertSink>,
+        observer: Option<Arc<dyn StateObserver>>,
         options: Options,
         clock: Clock,
     ) -> Result<Arc<Engine>, String> {
@@ -100,9 +129,9 @@ impl Engine {
                     .rules
                     .iter()
                     .map(|rule| match rule {
-                        Rule::Alerting(alerting) => {
-                            RuleState::Alerting(AlertingRule::new(alerting.clone(), spec.limit))
-                        }
+                        Rule::Alerting(alerting) => RuleState::Alerting(Box::new(
+                            AlertingRule::new(alerting.clone(), spec.limit),
+                        )),
                         Rule::Recording(recording) => RuleState::Recording(recording.clone()),
                     })
                     .collect();
@@ -118,7 +147,7 @@ impl Engine {
                 }
             })
             .collect();
-        let engine = Engine { groups, datasource, sink, options, clock };
+        let engine = Engine { groups, datasource, sink, observer, options, clock };
         engine.scheduler()?;
         Ok(Arc::new(engine))
     }
@@ -137,6 +166,25 @@ impl Engine {
             })
             .collect();
         Scheduler::new(self.options.tick, &timings)
+    }
+
+    /// Restores persisted alerts by rule key (before [`Engine::run`]); returns how many
+    /// rules were restored. Keys of rules that no longer exist are ignored.
+    pub fn warm(&self, mut states: std::collections::HashMap<String, Vec<Alert>>) -> usize {
+        let mut restored = 0;
+        for group in &self.groups {
+            let mut state = group.state();
+            for (index, rule) in state.rules.iter_mut().enumerate() {
+                if let RuleState::Alerting(rule) = rule
+                    && let Some(alerts) =
+                        states.remove(&rule_key(&group.spec, index, &rule.spec.name))
+                {
+                    rule.restore(alerts);
+                    restored += 1;
+                }
+            }
+        }
+        restored
     }
 
     /// The groups, in load order.
@@ -204,6 +252,7 @@ impl Engine {
             })
             .collect();
         let mut outgoing = Vec::new();
+        let mut evaluations = Vec::new();
         for (index, expr) in exprs.iter().enumerate() {
             let Some(expr) = expr else { continue };
             let rule_started = (self.clock)();
@@ -222,13 +271,26 @@ impl Engine {
                 rule.evaluate(due.at, result, &self.options.template_env);
                 rule.evaluation_duration = (finished - rule_started).to_std().unwrap_or_default();
                 let url = self.datasource.graph_url(expr);
-                outgoing.extend(rule.alerts_to_send(
-                    due.at,
-                    self.options.resend_delay,
-                    group.interval,
-                    &url,
-                ));
+                let sent =
+                    rule.alerts_to_send(due.at, self.options.resend_delay, group.interval, &url);
+                if self.observer.is_some()
+                    && (!sent.is_empty() || !rule.last_transitions.is_empty())
+                {
+                    evaluations.push(RuleEvaluation {
+                        key: rule_key(&group.spec, index, &rule.spec.name),
+                        name: rule.spec.name.clone(),
+                        at: due.at,
+                        alerts: rule.snapshot(),
+                        transitions: rule.last_transitions.clone(),
+                    });
+                }
+                outgoing.extend(sent);
             }
+        }
+        if let Some(observer) = &self.observer
+            && !evaluations.is_empty()
+        {
+            observer.evaluated(evaluations);
         }
         let mut state = group.state();
         state.last_evaluation = Some(due.at);

@@ -12,6 +12,7 @@ use crate::app::App;
 mod alerts;
 mod error;
 mod groups;
+mod history;
 mod query;
 mod rules;
 mod silences;
@@ -34,6 +35,7 @@ pub fn router(app: Arc<App>, prefix: &str) -> Router {
         // Prometheus' rules API shares the /api/v1 prefix with Alertmanager's removed v1 API:
         // these two GETs are Prometheus', everything else under /api/v1 stays 410.
         .route("/api/v1/rules", get(rules::get_rules).fallback(status::gone))
+        .route("/api/v1/rules/history", get(history::get_history).fallback(status::gone))
         .route("/api/v1/alerts", get(rules::get_alerts).fallback(status::gone))
         .route("/api/v1/{*rest}", any(status::gone))
         .route("/-/healthy", get(status::ok).head(status::ok))

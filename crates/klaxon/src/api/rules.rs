@@ -17,7 +17,7 @@ use crate::app::App;
 /// `GET /api/v1/alerts`.
 pub(crate) async fn get_alerts(State(app): State<Arc<App>>) -> Response {
     let mut alerts = Vec::new();
-    if let Some(engine) = app.rules.get() {
+    if let Some(engine) = app.rules.get().map(|generator| &generator.engine) {
         for group in engine.groups() {
             for rule in &group.state().rules {
                 if let RuleState::Alerting(rule) = rule {
@@ -40,7 +40,7 @@ pub(crate) async fn get_rules(
         return (axum::http::StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
     let mut groups = Vec::new();
-    if let Some(engine) = app.rules.get() {
+    if let Some(engine) = app.rules.get().map(|generator| &generator.engine) {
         for group in engine.groups() {
             let state = group.state();
             let rules: Vec<Value> = state
@@ -108,12 +108,12 @@ fn alert_json(alert: &Alert) -> Value {
     })
 }
 
-fn success(data: Value) -> Response {
+pub(super) fn success(data: Value) -> Response {
     Json(json!({"status": "success", "data": data})).into_response()
 }
 
 /// A time as Go's JSON encoding writes `time.Time` (the zero time when unset).
-fn go_time(time: Option<DateTime<Utc>>) -> String {
+pub(super) fn go_time(time: Option<DateTime<Utc>>) -> String {
     match time {
         Some(time) => time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         None => "0001-01-01T00:00:00Z".to_owned(),
@@ -121,7 +121,7 @@ fn go_time(time: Option<DateTime<Utc>>) -> String {
 }
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, which Prometheus uses for alert values.
-fn go_float_e(v: f64) -> String {
+pub(super) fn go_float_e(v: f64) -> String {
     if v.is_nan() {
         return "NaN".to_owned();
     }
