@@ -45,7 +45,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     }
     let datasource = ruler::datasource::from_url(&rule_flags.datasource_url)?;
     let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
-    let sink = Arc::new(Destinations { app: Arc::downgrade(app), external });
+    let sink = Arc::new(Destinations { app: Arc::downgrade(app), external: external.clone() });
     let mut external_labels = Vec::new();
     for pair in &rule_flags.external_labels {
         let (name, value) = pair
@@ -88,6 +88,10 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     let restored = engine.warm(states);
     let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
     tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, "Evaluating rules");
+    let metrics = crate::rules_metrics::RuleMetrics::new(engine.clone(), external);
+    if let Err(error) = app.metrics.registry().register(Box::new(metrics)) {
+        tracing::warn!(%error, "Rule metrics not registered");
+    }
     let _ = app.rules.set(Arc::new(Generator { engine: engine.clone(), store: store.clone() }));
     // Runs for the life of the process.
     tokio::spawn(engine.run());

@@ -89,7 +89,8 @@ const BUILTIN_RULES: &str = "groups:\n  - name: builtin\n    interval: 1s\n    r
 
 /// Goal: generated alerts reach this instance's receiver and every external Alertmanager.
 /// Method: Klaxon evaluates a rule on the built-in datasource with a real Alertmanager 0.25
-/// as `--alertmanager.url`; poll both `/api/v2/alerts` until the alert is there.
+/// as `--alertmanager.url`; poll both `/api/v2/alerts` until the alert is there; the
+/// generator's metrics then count evaluations and deliveries.
 #[tokio::test]
 async fn alerts_reach_the_own_receiver_and_an_external_alertmanager() {
     let scratch = ScratchDir::new("rules-send");
@@ -131,6 +132,28 @@ async fn alerts_reach_the_own_receiver_and_an_external_alertmanager() {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+    // The generator's metrics count the evaluations and the delivery (the sent count moves
+    // once Alertmanager's answer is read, which may be just after it lists the alert).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = request(&client, "GET", &format!("{}/metrics", klaxon.url), None).await.text;
+        let value = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find(|line| line.starts_with(name))
+                .and_then(|line| line.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+        };
+        assert_eq!(value("klaxon_rule_notifications_dropped_total{"), 0.0);
+        if value("klaxon_rule_group_iterations_total{") >= 1.0
+            && value("klaxon_rule_notifications_sent_total{") >= 1.0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "metrics never counted the delivery:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -84,6 +84,10 @@ pub struct GroupState {
     pub evaluation_duration: Duration,
     /// Ticks dropped because an evaluation was still running.
     pub missed: u64,
+    /// Evaluations of the group so far.
+    pub iterations: u64,
+    /// Rule evaluations that failed so far.
+    pub failures: u64,
 }
 
 /// A loaded group.
@@ -143,6 +147,8 @@ impl Engine {
                         last_evaluation: None,
                         evaluation_duration: Duration::ZERO,
                         missed: 0,
+                        iterations: 0,
+                        failures: 0,
                     }),
                 }
             })
@@ -267,6 +273,7 @@ impl Engine {
             }
             let finished = (self.clock)();
             let mut state = group.state();
+            state.failures += u64::from(result.is_err());
             if let Some(RuleState::Alerting(rule)) = state.rules.get_mut(index) {
                 rule.evaluate(due.at, result, &self.options.template_env);
                 rule.evaluation_duration = (finished - rule_started).to_std().unwrap_or_default();
@@ -294,6 +301,7 @@ impl Engine {
         }
         let mut state = group.state();
         state.last_evaluation = Some(due.at);
+        state.iterations += 1;
         state.evaluation_duration = ((self.clock)() - started).to_std().unwrap_or_default();
         drop(state);
         if !outgoing.is_empty() {

@@ -30,6 +30,13 @@ pub struct Destination {
     pub sent: AtomicU64,
 }
 
+impl Destination {
+    /// The URL alerts are posted to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
 /// Every external Alertmanager.
 pub struct Alertmanagers {
     destinations: Vec<Arc<Destination>>,
