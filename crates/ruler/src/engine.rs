@@ -64,6 +64,9 @@ pub struct Options {
     pub template_env: TemplateEnv,
 }
 
+/// Most stalled ticks counted one by one (beyond, the schedule just jumps to the present).
+const MAX_SKIPPED_TICKS: u32 = 10_000;
+
 /// One rule with its runtime state.
 #[derive(Debug)]
 pub enum RuleState {
@@ -206,8 +209,8 @@ impl Engine {
         }
         let (finished_sender, mut finished) =
             tokio::sync::mpsc::channel::<usize>(self.groups.len());
+        let mut next = scheduler.next_tick((self.clock)());
         loop {
-            let next = scheduler.next_tick((self.clock)());
             let wait = (next - (self.clock)()).to_std().unwrap_or_default();
             let sleep = tokio::time::sleep(wait);
             tokio::pin!(sleep);
@@ -218,18 +221,31 @@ impl Engine {
                         if let Some(due) = scheduler.finished(group, (self.clock)()) {
                             self.clone().spawn(due, finished_sender.clone());
                         }
-                        self.groups[group].state().missed = scheduler.missed(group);
                     }
                 }
             }
             for due in scheduler.tick(next) {
                 self.clone().spawn(due, finished_sender.clone());
             }
+            // Ticks that passed while this loop was stalled are not run late: they count as
+            // missed for the groups due on them, and the schedule resumes at the present.
+            next = scheduler.tick_after(next);
+            let now = (self.clock)();
+            let mut skipped = 0_u32;
+            while scheduler.tick_after(next) <= now && skipped < MAX_SKIPPED_TICKS {
+                scheduler.skip(next);
+                next = scheduler.tick_after(next);
+                skipped += 1;
+            }
+            if skipped == MAX_SKIPPED_TICKS {
+                next = scheduler.next_tick(now);
+            }
             for (index, group) in self.groups.iter().enumerate() {
                 let missed = scheduler.missed(index);
-                if missed != group.state().missed {
-                    tracing::warn!(group = %group.spec.name, missed, "Rule group evaluation too slow; ticks dropped");
-                    group.state().missed = missed;
+                let mut state = group.state();
+                if missed != state.missed {
+                    tracing::warn!(group = %group.spec.name, missed, "Rule group evaluation too slow or stalled; ticks dropped");
+                    state.missed = missed;
                 }
             }
         }

@@ -92,8 +92,7 @@ impl Scheduler {
 
     /// Handles the tick at `at` (a multiple of the tick): the evaluations to start now.
     pub fn tick(&mut self, at: DateTime<Utc>) -> Vec<Due> {
-        let tick_ms = i64::try_from(self.tick.as_millis()).unwrap_or(i64::MAX);
-        let number = u64::try_from(at.timestamp_millis().div_euclid(tick_ms)).unwrap_or(0);
+        let number = self.tick_number(at);
         let mut due = Vec::new();
         for (group, slot) in self.slots.iter_mut().enumerate() {
             if number % slot.every != slot.offset {
@@ -109,6 +108,27 @@ impl Scheduler {
             }
         }
         due
+    }
+
+    /// Handles a tick the driver could not deliver in time (the process was stalled): groups
+    /// due on it count it as missed and nothing starts.
+    pub fn skip(&mut self, at: DateTime<Utc>) {
+        let number = self.tick_number(at);
+        for slot in &mut self.slots {
+            if number % slot.every == slot.offset {
+                slot.missed += 1;
+            }
+        }
+    }
+
+    /// The tick after `at`.
+    pub fn tick_after(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at + chrono::Duration::from_std(self.tick).unwrap_or(chrono::Duration::MAX)
+    }
+
+    fn tick_number(&self, at: DateTime<Utc>) -> u64 {
+        let tick_ms = i64::try_from(self.tick.as_millis()).unwrap_or(i64::MAX);
+        u64::try_from(at.timestamp_millis().div_euclid(tick_ms)).unwrap_or(0)
     }
 
     /// Records that `group`'s evaluation ended (at `now`); returns the pending one to start.
@@ -221,6 +241,16 @@ mod tests {
         assert_eq!(next.deadline, at(41_000), "timeout capped at the interval");
         assert!(s.finished(0, at(32_000)).is_none());
         assert_eq!(s.tick(at(40_000)).len(), 1);
+    }
+
+    #[test]
+    fn ticks_the_driver_could_not_deliver_count_as_missed_for_the_groups_due() {
+        let mut s = scheduler(&[10, 20]);
+        s.skip(at(0));
+        s.skip(at(10_000));
+        assert_eq!(s.missed(0), 2);
+        assert_eq!(s.missed(1), 1, "due on one of the two ticks");
+        assert_eq!(s.tick_after(at(10_000)), at(20_000));
     }
 
     #[test]
