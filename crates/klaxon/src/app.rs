@@ -128,9 +128,15 @@ impl App {
         self.clock.now()
     }
 
-    /// Re-reads the configuration file. An invalid file changes nothing and its error is
-    /// returned.
+    /// Re-reads the rule files and then the configuration file. An invalid file changes
+    /// nothing (an invalid configuration after valid rule files keeps the new rules) and its
+    /// error is returned.
     pub fn reload(&self) -> Result<(), String> {
+        if let Some(rules) = self.rules.get() {
+            rules
+                .reload()
+                .inspect_err(|error| tracing::error!(%error, "Loading rule files failed"))?;
+        }
         match Config::load_file(&self.config_file) {
             Ok(config) => {
                 self.metrics.config_reloaded(true, self.now(), &config.original_yaml());

@@ -5,17 +5,19 @@
 //! transition, with this instance's id) are written to the store by one background writer.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
 use ruler::alerting::{Alert, OutgoingAlert, TemplateEnv};
-use ruler::engine::{AlertSink, Engine, Options, RuleEvaluation, StateObserver};
+use ruler::engine::{AlertSink, Clock, Engine, Options, RuleEvaluation, StateObserver};
 use ruler::notifier::Alertmanagers;
 use store::{HistoryEntry, Store};
 
 use crate::app::App;
-use crate::flags::ServerFlags;
+use crate::flags::{RuleFlags, ServerFlags};
 
 /// Evaluations queued for the store writer before new ones are dropped (and logged).
 const STATE_QUEUE_CAPACITY: usize = 1024;
@@ -24,10 +26,46 @@ const HISTORY_GC_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The running alert generator.
 pub struct Generator {
-    /// The rule engine.
-    pub engine: Arc<Engine>,
+    /// The rule engine; replaced whole on reload.
+    engine: Arc<ArcSwap<Engine>>,
     /// Where state and history are kept.
     pub store: Store,
+    task: Mutex<tokio::task::JoinHandle<()>>,
+    flags: RuleFlags,
+    sink: Arc<Destinations>,
+    observer: Arc<StateWriter>,
+    options: Options,
+    clock: Clock,
+}
+
+impl Generator {
+    /// The current rule engine.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.load_full()
+    }
+
+    /// Re-reads the rule files. Invalid files change nothing and their errors are returned;
+    /// valid ones replace the engine, and rules that kept their key (file, group, position,
+    /// name) keep their alerts, so nothing re-enters pending.
+    pub fn reload(&self) -> Result<(), String> {
+        let groups = ruler::rulefile::load_globs(&self.flags.files)?;
+        let datasource = ruler::datasource::from_url(&self.flags.datasource_url)?;
+        let engine = Engine::new(
+            groups,
+            datasource,
+            self.sink.clone(),
+            Some(self.observer.clone()),
+            self.options.clone(),
+            self.clock.clone(),
+        )?;
+        engine.warm(self.engine().snapshots());
+        let mut task = self.task.lock().expect("rule task lock poisoned");
+        task.abort();
+        *task = tokio::spawn(engine.clone().run());
+        self.engine.store(engine);
+        tracing::info!("Reloaded rule files");
+        Ok(())
+    }
 }
 
 /// Loads the rules and starts evaluating them; with no `--rules.file` nothing starts.
@@ -46,6 +84,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     let datasource = ruler::datasource::from_url(&rule_flags.datasource_url)?;
     let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
     let sink = Arc::new(Destinations { app: Arc::downgrade(app), external: external.clone() });
+    let sink_for_engine: Arc<dyn AlertSink> = sink.clone();
     let mut external_labels = Vec::new();
     for pair in &rule_flags.external_labels {
         let (name, value) = pair
@@ -73,8 +112,15 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         .unwrap_or_default();
     let observer = StateWriter::start(store.clone(), instance.clone());
     let clock_app = Arc::downgrade(app);
-    let clock = Arc::new(move || clock_app.upgrade().map_or_else(Utc::now, |app| app.now()));
-    let engine = Engine::new(groups, datasource, sink, Some(observer), options, clock)?;
+    let clock: Clock = Arc::new(move || clock_app.upgrade().map_or_else(Utc::now, |app| app.now()));
+    let engine = Engine::new(
+        groups,
+        datasource,
+        sink_for_engine,
+        Some(observer.clone()),
+        options.clone(),
+        clock.clone(),
+    )?;
     let stored = store.load_rule_states().await.map_err(|e| format!("rule state store: {e}"))?;
     let mut states: HashMap<String, Vec<Alert>> = HashMap::new();
     for (key, data) in stored {
@@ -88,13 +134,22 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     let restored = engine.warm(states);
     let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
     tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, "Evaluating rules");
-    let metrics = crate::rules_metrics::RuleMetrics::new(engine.clone(), external);
+    let engines = Arc::new(ArcSwap::new(engine.clone()));
+    let metrics = crate::rules_metrics::RuleMetrics::new(engines.clone(), external);
     if let Err(error) = app.metrics.registry().register(Box::new(metrics)) {
         tracing::warn!(%error, "Rule metrics not registered");
     }
-    let _ = app.rules.set(Arc::new(Generator { engine: engine.clone(), store: store.clone() }));
-    // Runs for the life of the process.
-    tokio::spawn(engine.run());
+    let task = tokio::spawn(engine.run());
+    let _ = app.rules.set(Arc::new(Generator {
+        engine: engines,
+        store: store.clone(),
+        task: Mutex::new(task),
+        flags: rule_flags.clone(),
+        sink,
+        observer,
+        options,
+        clock,
+    }));
     let retention = chrono::Duration::from_std(rule_flags.history_retention).unwrap_or_default();
     let gc_app = Arc::downgrade(app);
     // Runs for the life of the process: deletes history older than the retention.

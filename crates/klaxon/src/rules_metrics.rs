@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use arc_swap::ArcSwap;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{GaugeVec, IntCounterVec, Opts};
@@ -15,7 +16,7 @@ use ruler::notifier::Alertmanagers;
 
 /// A collector that copies the engine's counters into its metrics when scraped.
 pub struct RuleMetrics {
-    engine: Arc<Engine>,
+    engine: Arc<ArcSwap<Engine>>,
     alertmanagers: Arc<Alertmanagers>,
     iterations: IntCounterVec,
     missed: IntCounterVec,
@@ -32,7 +33,7 @@ fn counter(name: &str, help: &str, label: &str) -> IntCounterVec {
 
 impl RuleMetrics {
     /// Metrics over `engine` and `alertmanagers`.
-    pub fn new(engine: Arc<Engine>, alertmanagers: Arc<Alertmanagers>) -> RuleMetrics {
+    pub fn new(engine: Arc<ArcSwap<Engine>>, alertmanagers: Arc<Alertmanagers>) -> RuleMetrics {
         RuleMetrics {
             engine,
             alertmanagers,
@@ -82,7 +83,8 @@ impl RuleMetrics {
             let counter = vec.with_label_values(&[label]);
             counter.inc_by(value.saturating_sub(counter.get()));
         };
-        for group in self.engine.groups() {
+        let engine = self.engine.load_full();
+        for group in engine.groups() {
             let label = format!("{};{}", group.spec.file.display(), group.spec.name);
             let state = group.state();
             set(&self.iterations, &label, state.iterations);

@@ -482,3 +482,70 @@ async fn rule_state_survives_a_restart_and_history_names_the_instance() {
     let bad = request(&client, "GET", &format!("{url}/api/v1/rules/history?limit=0"), None).await;
     assert_eq!(bad.status, 400);
 }
+
+/// Goal: `POST /-/reload` re-reads rule files: a valid change applies and rules that kept
+/// their place keep their alerts; an invalid file is rejected and the running rules stay.
+/// Method: fire a rule, add a second rule and reload, then break the file and reload.
+#[tokio::test]
+async fn reload_applies_valid_rule_files_and_keeps_alerts() {
+    let scratch = ScratchDir::new("rules-reload");
+    let config =
+        scratch.write("alertmanager.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
+    let rules = scratch.write("rules.yml", BUILTIN_RULES);
+    let klaxon = Server::start(
+        Implementation::Klaxon,
+        "127.0.0.92:19093",
+        &config,
+        &[
+            &format!("--rules.file={}", rules.display()),
+            "--datasource.url=builtin:",
+            "--rules.tick-interval=1s",
+        ],
+    );
+    let client = reqwest::Client::new();
+    let alerts_url = format!("{}/api/v1/alerts", klaxon.url);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let active_at = loop {
+        let alerts = get_json(&client, &alerts_url).await;
+        if alerts["data"]["alerts"][0]["state"] == "firing" {
+            break alerts["data"]["alerts"][0]["activeAt"].clone();
+        }
+        assert!(Instant::now() < deadline, "never fired: {alerts}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let added = format!("{BUILTIN_RULES}      - alert: Up\n        expr: klaxon_example_up == 1\n");
+    std::fs::write(&rules, added).unwrap();
+    let reload = request(&client, "POST", &format!("{}/-/reload", klaxon.url), None).await;
+    assert_eq!(reload.status, 200, "{}", reload.text);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let alerts = get_json(&client, &alerts_url).await;
+        let names: Vec<&str> = alerts["data"]["alerts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["labels"]["alertname"].as_str()).collect())
+            .unwrap_or_default();
+        if names.contains(&"Up") {
+            let down = alerts["data"]["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["labels"]["alertname"] == "Down")
+                .unwrap();
+            assert_eq!(down["activeAt"], active_at, "the kept rule keeps its alert");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the added rule never fired: {alerts}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: broken\n    rules:\n      - alert: X\n        expr: up ==\n",
+    )
+    .unwrap();
+    let reload = request(&client, "POST", &format!("{}/-/reload", klaxon.url), None).await;
+    assert_eq!(reload.status, 500);
+    assert!(reload.text.contains("could not parse expression"), "{}", reload.text);
+    let rules_now = get_json(&client, &format!("{}/api/v1/rules", klaxon.url)).await;
+    assert_eq!(rules_now["data"]["groups"][0]["name"], "builtin", "the running rules stay");
+    assert_eq!(rules_now["data"]["groups"][0]["rules"].as_array().map(Vec::len), Some(2));
+}

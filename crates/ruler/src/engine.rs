@@ -196,6 +196,22 @@ impl Engine {
         restored
     }
 
+    /// Every alerting rule's alerts by rule key: what [`Engine::warm`] takes, so a reloaded
+    /// engine continues where this one was.
+    pub fn snapshots(&self) -> std::collections::HashMap<String, Vec<Alert>> {
+        let mut snapshots = std::collections::HashMap::new();
+        for group in &self.groups {
+            let state = group.state();
+            for (index, rule) in state.rules.iter().enumerate() {
+                if let RuleState::Alerting(rule) = rule {
+                    snapshots
+                        .insert(rule_key(&group.spec, index, &rule.spec.name), rule.snapshot());
+                }
+            }
+        }
+        snapshots
+    }
+
     /// The groups, in load order.
     pub fn groups(&self) -> &[Group] {
         &self.groups

@@ -17,7 +17,7 @@ use crate::app::App;
 /// `GET /api/v1/alerts`.
 pub(crate) async fn get_alerts(State(app): State<Arc<App>>) -> Response {
     let mut alerts = Vec::new();
-    if let Some(engine) = app.rules.get().map(|generator| &generator.engine) {
+    if let Some(engine) = app.rules.get().map(|generator| generator.engine()) {
         for group in engine.groups() {
             for rule in &group.state().rules {
                 if let RuleState::Alerting(rule) = rule {
@@ -40,7 +40,7 @@ pub(crate) async fn get_rules(
         return (axum::http::StatusCode::BAD_REQUEST, Json(body)).into_response();
     }
     let mut groups = Vec::new();
-    if let Some(engine) = app.rules.get().map(|generator| &generator.engine) {
+    if let Some(engine) = app.rules.get().map(|generator| generator.engine()) {
         for group in engine.groups() {
             let state = group.state();
             let rules: Vec<Value> = state
