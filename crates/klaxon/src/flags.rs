@@ -165,6 +165,13 @@ pub struct RuleFlags {
     /// Minimum time before a firing alert is sent again.
     #[arg(long = "rules.alert.resend-delay", default_value = "30s", value_parser = parse_go_duration)]
     pub resend_delay: Duration,
+    /// Attempts per rule query before the evaluation counts as failed (1: no retry).
+    #[arg(long = "rules.query-attempts", default_value_t = 3)]
+    pub query_attempts: u32,
+    /// Wait before the first retry of a failed query; it doubles for each further retry
+    /// (never past the evaluation's deadline).
+    #[arg(long = "rules.retry-delay", default_value = "1s", value_parser = parse_go_duration)]
+    pub retry_delay: Duration,
     /// This instance's name in the state history (default: `--cluster.peer-name`, else the
     /// external URL).
     #[arg(long = "rules.instance-id", default_value = "")]

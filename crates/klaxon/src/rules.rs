@@ -101,6 +101,8 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
             external_labels: model::LabelSet::from_pairs(external_labels),
             external_url: app.external_url.clone(),
         },
+        query_attempts: rule_flags.query_attempts.max(1),
+        retry_delay: rule_flags.retry_delay,
     };
     let store = Store::open(&flags.storage_url, &flags.storage_path)
         .await

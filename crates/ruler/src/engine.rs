@@ -62,6 +62,17 @@ pub struct Options {
     pub resend_delay: Duration,
     /// What templates see as `$externalLabels` / `$externalURL`.
     pub template_env: TemplateEnv,
+    /// Attempts per query (1: no retry).
+    pub query_attempts: u32,
+    /// Delay before the first retry; each further retry waits twice as long.
+    pub retry_delay: Duration,
+}
+
+/// The wait before retry number `retry` (1-based): `initial × 2^(retry−1)`, capped at a
+/// minute. Deterministic, so every instance retries at the same moments.
+pub fn retry_backoff(initial: Duration, retry: u32) -> Duration {
+    let factor = 1_u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+    initial.saturating_mul(factor).min(Duration::from_secs(60))
 }
 
 /// Most stalled ticks counted one by one (beyond, the schedule just jumps to the present).
@@ -274,6 +285,33 @@ impl Engine {
         });
     }
 
+    /// Runs one query, retrying failures with backoff while the deadline allows.
+    async fn query_with_retries(
+        &self,
+        expr: &str,
+        at: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> Result<crate::datasource::QueryOutput, String> {
+        let mut attempt = 1;
+        loop {
+            let remaining = (deadline - (self.clock)()).to_std().unwrap_or_default();
+            let query = self.datasource.instant_query(expr, at, remaining);
+            let error = match tokio::time::timeout(remaining, query).await {
+                Ok(Ok(output)) => return Ok(output),
+                Ok(Err(error)) => error,
+                Err(_) => return Err("query timed out: the evaluation deadline passed".to_owned()),
+            };
+            let delay = retry_backoff(self.options.retry_delay, attempt);
+            let retry_at = (self.clock)() + chrono::Duration::from_std(delay).unwrap_or_default();
+            if attempt >= self.options.query_attempts || retry_at >= deadline {
+                return Err(error);
+            }
+            tracing::debug!(%error, attempt, "Query failed; retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
     /// Evaluates one group at `due.at` and sends its alerts.
     pub async fn evaluate_group(&self, due: Due) {
         let group = &self.groups[due.group];
@@ -294,12 +332,7 @@ impl Engine {
         for (index, expr) in exprs.iter().enumerate() {
             let Some(expr) = expr else { continue };
             let rule_started = (self.clock)();
-            let remaining = (due.deadline - rule_started).to_std().unwrap_or_default();
-            let query = self.datasource.instant_query(expr, query_at, remaining);
-            let result = match tokio::time::timeout(remaining, query).await {
-                Ok(result) => result,
-                Err(_) => Err("query timed out: the evaluation deadline passed".to_owned()),
-            };
+            let result = self.query_with_retries(expr, query_at, due.deadline).await;
             if let Err(error) = &result {
                 tracing::warn!(group = %group.spec.name, rule = index, %error, "Rule evaluation failed");
             }
@@ -339,5 +372,96 @@ impl Engine {
         if !outgoing.is_empty() {
             self.sink.send(outgoing);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::alerting::Health;
+    use crate::datasource::{BoxFuture, QueryOutput};
+
+    /// A datasource whose first `failures` queries fail (the engine's own trait, not a
+    /// stand-in for an external program).
+    struct Flaky {
+        failures: u32,
+        calls: Arc<AtomicU32>,
+    }
+
+    impl Datasource for Flaky {
+        fn instant_query<'a>(
+            &'a self,
+            expr: &'a str,
+            at: DateTime<Utc>,
+            timeout: Duration,
+        ) -> BoxFuture<'a, Result<QueryOutput, String>> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst);
+            if call < self.failures {
+                return Box::pin(async { Err("connection refused".to_owned()) });
+            }
+            crate::datasource::builtin::Builtin.instant_query(expr, at, timeout)
+        }
+
+        fn graph_url(&self, _expr: &str) -> String {
+            String::new()
+        }
+    }
+
+    struct Discard;
+
+    impl AlertSink for Discard {
+        fn send(&self, _alerts: Vec<OutgoingAlert>) {}
+    }
+
+    fn engine(failures: u32, attempts: u32, calls: Arc<AtomicU32>) -> Arc<Engine> {
+        let text = "groups:\n- name: g\n  interval: 10s\n  rules:\n  - alert: Down\n    expr: klaxon_example_up == 0\n";
+        let groups = crate::rulefile::parse(std::path::Path::new("r.yml"), text).unwrap();
+        let options = Options {
+            tick: Duration::from_secs(10),
+            default_interval: Duration::from_secs(60),
+            evaluation_timeout: Duration::from_secs(10),
+            resend_delay: Duration::from_secs(30),
+            template_env: TemplateEnv::default(),
+            query_attempts: attempts,
+            retry_delay: Duration::from_millis(1),
+        };
+        let datasource = Box::new(Flaky { failures, calls });
+        Engine::new(groups, datasource, Arc::new(Discard), None, options, Arc::new(Utc::now))
+            .unwrap()
+    }
+
+    fn health(engine: &Engine) -> (Health, u64) {
+        let state = engine.groups()[0].state();
+        let RuleState::Alerting(rule) = &state.rules[0] else { panic!() };
+        (rule.health, state.failures)
+    }
+
+    #[tokio::test]
+    async fn failed_queries_are_retried_with_backoff_within_the_attempts() {
+        let due = |deadline_s| {
+            let at = Utc::now();
+            Due { group: 0, at, deadline: at + chrono::Duration::seconds(deadline_s) }
+        };
+        let calls = Arc::new(AtomicU32::new(0));
+        let recovering = engine(2, 3, calls.clone());
+        recovering.evaluate_group(due(10)).await;
+        assert_eq!((health(&recovering), calls.load(Ordering::SeqCst)), ((Health::Ok, 0), 3));
+        let calls = Arc::new(AtomicU32::new(0));
+        let failing = engine(5, 3, calls.clone());
+        failing.evaluate_group(due(10)).await;
+        assert_eq!((health(&failing), calls.load(Ordering::SeqCst)), ((Health::Err, 1), 3));
+        let calls = Arc::new(AtomicU32::new(0));
+        let no_time = engine(5, 3, calls.clone());
+        no_time.evaluate_group(due(0)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry past the deadline");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let second = Duration::from_secs(1);
+        let waits: Vec<u64> = (1..=8).map(|n| retry_backoff(second, n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60]);
     }
 }
