@@ -134,6 +134,8 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         }
     }
     let restored = engine.warm(states);
+    // This process's receiver lost what it held; external Alertmanagers still have it.
+    receive(app, &engine.alerts_last_sent());
     let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
     tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, "Evaluating rules");
     let engines = Arc::new(ArcSwap::new(engine.clone()));

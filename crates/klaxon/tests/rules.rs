@@ -379,9 +379,10 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Value {
 /// starts a new episode) and the state history records every transition with the id of the
 /// instance that evaluated it.
 /// Method: an instance fires a rule on the built-in datasource; once the history shows its
-/// two transitions it is killed; a second instance on the same store evaluates the rule
-/// again; its `/api/v1/alerts` shows the same firing alert with the same activeAt, and the
-/// history holds no transition from it.
+/// two transitions it is killed; a second instance on the same store has the alert in its
+/// receiver at once (before any resend is due), evaluates the rule again, and its
+/// `/api/v1/alerts` shows the same firing alert with the same activeAt; the history holds
+/// no transition from it.
 #[tokio::test]
 async fn rule_state_survives_a_restart_and_history_names_the_instance() {
     let scratch = ScratchDir::new("rules-restart");
@@ -453,6 +454,21 @@ async fn rule_state_survives_a_restart_and_history_names_the_instance() {
 
     let restarted_at = chrono::Utc::now();
     let _second = start("second");
+    // The restored alert is in the receiver at once, not only at the next resend (30 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let alerts = get_json(&client, &format!("{url}/api/v2/alerts")).await;
+        if let Some(alert) = alerts.as_array().and_then(|a| a.first()) {
+            assert_eq!(alert["labels"]["alertname"], "Down");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "restored alert not in the receiver: {alerts}\n{}",
+            log("second")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let rules = get_json(&client, &format!("{url}/api/v1/rules")).await;

@@ -388,6 +388,35 @@ impl AlertingRule {
         out
     }
 
+    /// The alerts as they were last sent (firing, or resolved and still retained), for a
+    /// receiver that lost them, such as this process's own after a restart. Nothing is
+    /// marked sent.
+    pub fn alerts_last_sent(
+        &self,
+        resend_delay: Duration,
+        interval: Duration,
+        generator_url: &str,
+    ) -> Vec<OutgoingAlert> {
+        let valid_for =
+            chrono::Duration::from_std(resend_delay.max(interval) * 4).unwrap_or_default();
+        let mut alerts: Vec<OutgoingAlert> = self
+            .active
+            .values()
+            .filter_map(|alert| {
+                let sent = alert.last_sent_at?;
+                Some(OutgoingAlert {
+                    labels: alert.labels.clone(),
+                    annotations: alert.annotations.clone(),
+                    starts_at: alert.fired_at.unwrap_or(alert.active_at),
+                    ends_at: alert.resolved_at.unwrap_or(sent + valid_for),
+                    generator_url: generator_url.to_owned(),
+                })
+            })
+            .collect();
+        alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
+        alerts
+    }
+
     /// The pending and firing alerts (resolved ones are not listed), sorted by labels.
     pub fn active_alerts(&self) -> Vec<&Alert> {
         let mut alerts: Vec<&Alert> =

@@ -207,6 +207,25 @@ impl Engine {
         restored
     }
 
+    /// Every alert as it was last sent (see [`AlertingRule::alerts_last_sent`]).
+    pub fn alerts_last_sent(&self) -> Vec<OutgoingAlert> {
+        let mut alerts = Vec::new();
+        for group in &self.groups {
+            let state = group.state();
+            for rule in &state.rules {
+                if let RuleState::Alerting(rule) = rule {
+                    let url = self.datasource.graph_url(&rule.spec.expr);
+                    alerts.extend(rule.alerts_last_sent(
+                        self.options.resend_delay,
+                        group.interval,
+                        &url,
+                    ));
+                }
+            }
+        }
+        alerts
+    }
+
     /// Every alerting rule's alerts by rule key: what [`Engine::warm`] takes, so a reloaded
     /// engine continues where this one was.
     pub fn snapshots(&self) -> std::collections::HashMap<String, Vec<Alert>> {
