@@ -219,6 +219,13 @@ const DIFFERENTIAL_RULES: &str = r#"groups:
         expr: klaxon_test_temperature < 20
         annotations:
           summary: '{{ $labels.room }}: {{ printf "%.1f" $value }}'
+  - name: limited
+    interval: 1s
+    limit: 2
+    rules:
+      - alert: Crowded
+        expr: klaxon_test_temperature > 0
+        for: 10m
 "#;
 
 /// One alert of `/api/v1/alerts`: (labels, annotations, state, value) and activeAt.
@@ -250,6 +257,24 @@ async fn alerts_view(client: &reqwest::Client, url: &str) -> Option<View> {
     Some(view)
 }
 
+/// Each rule of `/api/v1/rules` as (group, rule) → (state, health, lastError).
+async fn rules_view(
+    client: &reqwest::Client,
+    url: &str,
+) -> BTreeMap<String, (Value, Value, Value)> {
+    let body = get_json(client, &format!("{url}/api/v1/rules")).await;
+    let mut view = BTreeMap::new();
+    for group in body["data"]["groups"].as_array().into_iter().flatten() {
+        for rule in group["rules"].as_array().into_iter().flatten() {
+            view.insert(
+                format!("{}/{}", group["name"], rule["name"]),
+                (rule["state"].clone(), rule["health"].clone(), rule["lastError"].clone()),
+            );
+        }
+    }
+    view
+}
+
 /// Everything but activeAt, which may differ by up to an evaluation interval.
 fn comparable(view: &View) -> BTreeMap<String, (String, String, String)> {
     view.iter().map(|(k, (a, s, v, _))| (k.clone(), (a.clone(), s.clone(), v.clone()))).collect()
@@ -263,7 +288,9 @@ fn comparable(view: &View) -> BTreeMap<String, (String, String, String)> {
 /// same for 5 s (longer than every `for` that can complete), then until Klaxon shows the
 /// same alerts (labels, annotations, state, value), and checks each activeAt is within one
 /// evaluation interval of Prometheus' (plus 250 ms for the two evaluators' query and
-/// ingestion latencies, which fall on either side of a tick).
+/// ingestion latencies, which fall on either side of a tick); then `/api/v1/rules` of both
+/// agree on every rule's state, health and last error (a group `limit` is exceeded in the
+/// first phase and met later).
 #[tokio::test]
 async fn rule_evaluation_agrees_with_prometheus() {
     let prometheus_bin = require_program("prometheus");
@@ -361,6 +388,10 @@ async fn rule_evaluation_agrees_with_prometheus() {
                 "phase {phase}: {labels}: activeAt {active_at} vs Prometheus {theirs}"
             );
         }
+        // And the rules' state, health and last error (the group limit's error included).
+        let theirs = rules_view(&client, &prometheus_url).await;
+        assert_eq!(theirs.len(), 5, "{theirs:?}");
+        assert_eq!(rules_view(&client, &klaxon.url).await, theirs, "phase {phase}: /api/v1/rules");
         compared += ours.len();
         previous = settled;
     }
