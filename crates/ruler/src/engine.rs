@@ -352,8 +352,15 @@ impl Engine {
             let Some(expr) = expr else { continue };
             let rule_started = (self.clock)();
             let result = self.query_with_retries(expr, query_at, due.deadline).await;
-            if let Err(error) = &result {
-                tracing::warn!(group = %group.spec.name, rule = index, %error, "Rule evaluation failed");
+            match &result {
+                Err(error) => {
+                    tracing::warn!(group = %group.spec.name, rule = index, %error, "Rule evaluation failed");
+                }
+                Ok(output) if !output.warnings.is_empty() => {
+                    let warnings = output.warnings.join("; ");
+                    tracing::warn!(group = %group.spec.name, rule = index, %warnings, "Datasource warnings");
+                }
+                Ok(_) => {}
             }
             let finished = (self.clock)();
             let mut state = group.state();
@@ -426,6 +433,61 @@ mod tests {
         fn graph_url(&self, _expr: &str) -> String {
             String::new()
         }
+    }
+
+    #[tokio::test]
+    async fn queries_run_at_the_tick_time_minus_the_query_offset() {
+        struct Recording(Arc<Mutex<Vec<DateTime<Utc>>>>);
+        impl Datasource for Recording {
+            fn instant_query<'a>(
+                &'a self,
+                _expr: &'a str,
+                at: DateTime<Utc>,
+                _timeout: Duration,
+            ) -> BoxFuture<'a, Result<QueryOutput, String>> {
+                self.0.lock().unwrap().push(at);
+                Box::pin(async { Ok(QueryOutput::default()) })
+            }
+            fn graph_url(&self, _expr: &str) -> String {
+                String::new()
+            }
+        }
+        let text =
+            "groups:\n- name: g\n  query_offset: 30s\n  rules:\n  - alert: A\n    expr: up\n";
+        let groups = crate::rulefile::parse(std::path::Path::new("r.yml"), text).unwrap();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let options = Options {
+            tick: Duration::from_secs(10),
+            default_interval: Duration::from_secs(60),
+            evaluation_timeout: Duration::from_secs(10),
+            resend_delay: Duration::from_secs(30),
+            template_env: TemplateEnv::default(),
+            query_attempts: 1,
+            retry_delay: Duration::from_secs(1),
+        };
+        let engine = Engine::new(
+            groups,
+            Box::new(Recording(times.clone())),
+            Arc::new(Discard),
+            None,
+            options,
+            Arc::new(Utc::now),
+        )
+        .unwrap();
+        let at = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        engine
+            .evaluate_group(Due {
+                group: 0,
+                at,
+                deadline: Utc::now() + chrono::Duration::seconds(10),
+            })
+            .await;
+        assert_eq!(*times.lock().unwrap(), vec![at - chrono::Duration::seconds(30)]);
+        assert_eq!(
+            engine.groups()[0].state().last_evaluation,
+            Some(at),
+            "the tick time is the evaluation time"
+        );
     }
 
     struct Discard;
