@@ -596,3 +596,75 @@ async fn reload_applies_valid_rule_files_and_keeps_alerts() {
     assert_eq!(rules_now["data"]["groups"][0]["name"], "builtin", "the running rules stay");
     assert_eq!(rules_now["data"]["groups"][0]["rules"].as_array().map(Vec::len), Some(2));
 }
+
+/// Goal: every instance evaluates every rule, and the state history shows it: with three
+/// instances on one PostgreSQL, each transition of the one firing rule is recorded three
+/// times, once per instance.
+/// Method: three Klaxon instances share a PostgreSQL schema and a rule file on the built-in
+/// datasource; poll the history (from any instance) until all three have recorded the
+/// alert's inactive→pending and pending→firing transitions.
+#[tokio::test]
+async fn three_instances_each_record_the_transitions_in_one_postgres_history() {
+    let postgres = std::env::var("KLAXON_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("klaxon_rules_ha_{}", std::process::id());
+    let prepared = store::Store::postgres_in_schema(&postgres, &schema).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {postgres} is required (run scripts/setup.sh): {e}")
+    });
+    prepared.close().await;
+    let storage_url = format!("{postgres}?options%5Bsearch_path%5D={schema}");
+    let scratch = ScratchDir::new("rules-ha");
+    let config =
+        scratch.write("alertmanager.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
+    let rules =
+        scratch.write("rules.yml", &BUILTIN_RULES.replace("labels: {team: ops}", "for: 2s"));
+    let instances: Vec<Server> = (1..=3)
+        .map(|n| {
+            Server::start(
+                Implementation::Klaxon,
+                &format!("127.0.0.90:19{n}93"),
+                &config,
+                &[
+                    &format!("--rules.file={}", rules.display()),
+                    "--datasource.url=builtin:",
+                    "--rules.tick-interval=1s",
+                    &format!("--rules.instance-id=ha-{n}"),
+                    &format!("--storage.url={storage_url}"),
+                ],
+            )
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let recorded = loop {
+        let history =
+            get_json(&client, &format!("{}/api/v1/rules/history?rule=Down", instances[2].url))
+                .await;
+        let mut recorded: Vec<(String, String, String)> = history["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+                (field("instance"), field("previous"), field("current"))
+            })
+            .collect();
+        recorded.sort();
+        if recorded.len() >= 6 {
+            break recorded;
+        }
+        assert!(Instant::now() < deadline, "history incomplete: {history}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let expected: Vec<(String, String, String)> = (1..=3)
+        .flat_map(|n| {
+            [("inactive", "pending"), ("pending", "firing")]
+                .map(|(p, c)| (format!("ha-{n}"), p.to_owned(), c.to_owned()))
+        })
+        .collect();
+    assert_eq!(recorded, expected);
+    drop(instances);
+    let admin = sqlx::PgPool::connect(&postgres).await.expect("connect for cleanup");
+    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    sqlx::query(sqlx::AssertSqlSafe(drop_schema)).execute(&admin).await.expect("drop test schema");
+}
