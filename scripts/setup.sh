@@ -8,6 +8,7 @@ need_packages=()
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v amtool >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v prometheus >/dev/null 2>&1 || need_packages+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
 # Time-interval locations are read from the system zone database, as Alertmanager reads them.
 [ -f /usr/share/zoneinfo/Europe/Berlin ] || need_packages+=(tzdata)

@@ -93,6 +93,8 @@ pub struct App {
     pub nflog: Mutex<NotificationLog>,
     /// Inhibition rules with their source alerts.
     pub inhibitor: Mutex<Inhibitor>,
+    /// The alert generator, when rule files are loaded.
+    pub rules: std::sync::OnceLock<Arc<crate::rules::Generator>>,
 }
 
 impl App {
@@ -125,6 +127,7 @@ impl App {
             started_at: clock.now(),
             clock,
             external_url,
+            rules: std::sync::OnceLock::new(),
         }))
     }
 
@@ -133,9 +136,15 @@ impl App {
         self.clock.now()
     }
 
-    /// Re-reads the configuration file. An invalid file changes nothing and its error is
-    /// returned.
+    /// Re-reads the rule files and then the configuration file. An invalid file changes
+    /// nothing (an invalid configuration after valid rule files keeps the new rules) and its
+    /// error is returned.
     pub fn reload(&self) -> Result<(), String> {
+        if let Some(rules) = self.rules.get() {
+            rules
+                .reload()
+                .inspect_err(|error| tracing::error!(%error, "Loading rule files failed"))?;
+        }
         let loaded = Config::load_file(&self.config_file)
             .map_err(|e| e.to_string())
             .and_then(|config| LoadedConfig::new(config, &self.external_url));
@@ -254,6 +263,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
         });
     }
     spawn_maintenance(app.clone(), &flags);
+    crate::rules::start(&app, &flags).await?;
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
     crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());

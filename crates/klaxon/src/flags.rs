@@ -41,6 +41,13 @@ pub enum Command {
         #[arg(long = "storage.url", default_value = "")]
         storage_url: String,
     },
+    /// Checks Prometheus rule files, like `promtool check rules`.
+    #[command(name = "check-rules")]
+    CheckRules {
+        /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Template tools, like `amtool template`.
     #[command(name = "template", subcommand)]
     Template(TemplateCommand),
@@ -121,12 +128,60 @@ pub struct ServerFlags {
     /// Cluster flags.
     #[command(flatten)]
     pub cluster: ClusterFlags,
+    /// Alert generator flags.
+    #[command(flatten)]
+    pub rules: RuleFlags,
     /// Only log messages with the given severity or above: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
     /// Output format of log messages: logfmt or json.
     #[arg(long = "log.format", default_value = "logfmt")]
     pub log_format: String,
+}
+
+/// The alert generator's flags (Prometheus' names where Prometheus has the flag).
+#[derive(Debug, Clone, Args)]
+pub struct RuleFlags {
+    /// Prometheus rule files to evaluate, as a glob (repeatable).
+    #[arg(long = "rules.file")]
+    pub files: Vec<String>,
+    /// Where rule expressions are evaluated: a Prometheus HTTP API base URL, or `builtin:`
+    /// for the built-in test datasource.
+    #[arg(long = "datasource.url", default_value = "")]
+    pub datasource_url: String,
+    /// An Alertmanager to send alerts to as well as this instance's own receiver
+    /// (repeatable; API v2).
+    #[arg(long = "alertmanager.url")]
+    pub alertmanager_urls: Vec<String>,
+    /// The scheduler's base tick; every group interval must be a multiple of it.
+    #[arg(long = "rules.tick-interval", default_value = "10s", value_parser = parse_go_duration)]
+    pub tick_interval: Duration,
+    /// Interval of rule groups that set none (Prometheus' `evaluation_interval`).
+    #[arg(long = "rules.evaluation-interval", default_value = "1m", value_parser = parse_go_duration)]
+    pub evaluation_interval: Duration,
+    /// Bound on one group evaluation (capped at the group's interval).
+    #[arg(long = "rules.evaluation-timeout", default_value = "30s", value_parser = parse_go_duration)]
+    pub evaluation_timeout: Duration,
+    /// Minimum time before a firing alert is sent again.
+    #[arg(long = "rules.alert.resend-delay", default_value = "30s", value_parser = parse_go_duration)]
+    pub resend_delay: Duration,
+    /// Attempts per rule query before the evaluation counts as failed (1: no retry).
+    #[arg(long = "rules.query-attempts", default_value_t = 3)]
+    pub query_attempts: u32,
+    /// Wait before the first retry of a failed query; it doubles for each further retry
+    /// (never past the evaluation's deadline).
+    #[arg(long = "rules.retry-delay", default_value = "1s", value_parser = parse_go_duration)]
+    pub retry_delay: Duration,
+    /// This instance's name in the state history (default: `--cluster.peer-name`, else the
+    /// external URL).
+    #[arg(long = "rules.instance-id", default_value = "")]
+    pub instance_id: String,
+    /// How long state-history entries are kept.
+    #[arg(long = "rules.history-retention", default_value = "168h", value_parser = parse_go_duration)]
+    pub history_retention: Duration,
+    /// A label templates see in `$externalLabels`, as name=value (repeatable).
+    #[arg(long = "rules.external-label")]
+    pub external_labels: Vec<String>,
 }
 
 /// The `--cluster.*` flags, with Alertmanager's defaults.

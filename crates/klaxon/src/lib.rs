@@ -8,6 +8,8 @@
 //! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
+//! - [`rules`]: the alert generator's wiring (rule engine, destinations, state store).
+//! - [`rules_metrics`]: the alert generator's metrics.
 //! - [`check_config`]: `klaxon check-config`.
 //! - [`template_render`]: `klaxon template render`.
 
@@ -19,4 +21,6 @@ pub mod flags;
 pub mod metrics;
 pub mod persistence;
 pub mod pipeline_metrics;
+pub mod rules;
+pub mod rules_metrics;
 pub mod template_render;

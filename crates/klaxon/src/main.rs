@@ -15,6 +15,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Some(Command::CheckRules { files }) => {
+            if ruler::check::check_rules(&files) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Some(Command::ImportAlertmanager { dir, storage_path, storage_url }) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -249,6 +249,11 @@ impl Metrics {
         }
     }
 
+    /// The registry, for collectors other modules own (the alert generator's).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();

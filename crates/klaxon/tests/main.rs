@@ -11,6 +11,7 @@ mod notify_differential;
 mod persistence;
 mod prometheus_e2e;
 mod readme;
+mod rules;
 mod server;
 mod support;
 mod templates;

@@ -47,3 +47,50 @@ async fn readme_example_works() {
     assert_eq!(silences[0]["status"]["state"], "pending");
     assert_eq!(silences[0]["id"], created.json().unwrap()["silenceID"]);
 }
+
+/// Goal: the README's run command fires the example alert from the built-in datasource, and
+/// it reaches `/api/v2/alerts` within a minute.
+/// Method: read the rule flags from the README's run command, start Klaxon with them (another
+/// address), poll `/api/v2/alerts` with a one-minute deadline.
+#[tokio::test]
+async fn readme_run_command_fires_the_example_alert() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let run_command = readme
+        .split("cargo run --release --bin klaxon --")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has a run command")
+        .replace("\\\n", " ");
+    let rule_flags: Vec<String> = run_command
+        .split_whitespace()
+        .filter(|arg| arg.starts_with("--rules.") || arg.starts_with("--datasource."))
+        .map(|arg| arg.replace("=examples/", &format!("={}/examples/", root.display())))
+        .collect();
+    assert_eq!(rule_flags.len(), 2, "{run_command}");
+    let config = root.join("examples/alertmanager.yml");
+    let flags: Vec<&str> = rule_flags.iter().map(String::as_str).collect();
+    let klaxon = Server::start(Implementation::Klaxon, "127.0.0.98:19093", &config, &flags);
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let alerts = request(&client, "GET", &format!("{}/api/v2/alerts", klaxon.url), None).await;
+        let alerts = alerts.json().unwrap_or_default();
+        let fired = alerts
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["labels"]["alertname"] == "ExampleInstanceDown");
+        if let Some(alert) = fired {
+            assert_eq!(alert["labels"]["instance"], "example-b");
+            assert_eq!(alert["annotations"]["summary"], "example-b of job example is down");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no example alert within a minute; log:\n{}",
+            klaxon.log_text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}

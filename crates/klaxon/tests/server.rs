@@ -33,7 +33,8 @@ async fn route_prefix_moves_the_api() {
     assert_eq!(root.status, 404);
 }
 
-/// Goal: the v1 API is gone (410, as Alertmanager answers since 0.27), `/metrics` serves
+/// Goal: Alertmanager's v1 API is gone (410, as Alertmanager answers since 0.27) except for
+/// the two GETs Prometheus' rules API owns, `/metrics` serves
 /// Alertmanager's metric names with values that follow the state.
 /// Method: post alerts (one invalid) and a silence, then read `/metrics`.
 #[tokio::test]
@@ -42,8 +43,15 @@ async fn v1_is_gone_and_metrics_follow_the_state() {
     let config = scratch.write("alertmanager.yml", CONFIG);
     let server = Server::start(Implementation::Klaxon, "127.0.0.39:19093", &config, &[]);
     let client = reqwest::Client::new();
-    let v1 = request(&client, "GET", &format!("{}/api/v1/alerts", server.url), None).await;
-    assert_eq!(v1.status, 410);
+    for (method, path) in
+        [("GET", "silences"), ("GET", "status"), ("GET", "receivers"), ("POST", "alerts")]
+    {
+        let v1 =
+            request(&client, method, &format!("{}/api/v1/{path}", server.url), Some("[]")).await;
+        assert_eq!(v1.status, 410, "{method} /api/v1/{path}");
+    }
+    let rules = request(&client, "GET", &format!("{}/api/v1/alerts", server.url), None).await;
+    assert_eq!((rules.status, rules.json().unwrap()["data"]["alerts"].clone()), (200, json!([])));
     let alerts = json!([{"labels": {"alertname": "A"}}, {"labels": {"1bad": "x"}}]).to_string();
     let posted =
         request(&client, "POST", &format!("{}/api/v2/alerts", server.url), Some(&alerts)).await;

@@ -132,6 +132,9 @@ macro_rules! on_pool {
     };
 }
 
+mod rules;
+pub use rules::{HistoryEntry, HistoryQuery};
+
 /// A row as the upserts bind it: key, its last-writer-wins time, expiry, protobuf bytes.
 type UpsertRow<'a> = (&'a str, i64, i64, &'a [u8]);
 

@@ -39,13 +39,19 @@ fn parse_path(path: &str) -> Vec<Step> {
 /// The 1-based line of the node at `path` in `text`, or `None` if it is not there. When only
 /// a prefix of the path exists, the line of the deepest node found.
 pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
+    position_of(text, path).map(|(line, _)| line)
+}
+
+/// The 1-based line and column of the node at `path` in `text` (see [`line_of`]); other
+/// YAML formats (rule files) use it for their own errors.
+pub fn position_of(text: &str, path: &str) -> Option<(usize, usize)> {
     let steps = parse_path(path);
     for depth in (0..=steps.len()).rev() {
         let seek = Seek { steps: &steps[..depth] };
         if let Err(error) = seek.deserialize(yaml_serde::Deserializer::from_str(text))
             && error.to_string().contains(FOUND)
         {
-            return error.location().map(|l| l.line());
+            return error.location().map(|l| (l.line(), l.column()));
         }
     }
     None

@@ -23,6 +23,7 @@ pub mod inhibit;
 pub mod integrations;
 pub mod load;
 mod locate;
+pub use locate::position_of;
 mod matchers;
 pub mod receiver;
 pub mod render;

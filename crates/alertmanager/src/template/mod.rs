@@ -23,7 +23,7 @@ mod time;
 pub use data::{Alert, Alerts, Data, Kv, Pair, Pairs};
 pub use funcs::default_funcs;
 pub use json::data_from_json;
-pub use newer_funcs::{Clock, GoDuration, newer_funcs};
+pub use newer_funcs::{Clock, GoDuration, go_g4, newer_funcs};
 pub use time::GoTime;
 
 use std::path::Path;

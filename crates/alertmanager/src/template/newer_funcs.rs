@@ -231,8 +231,8 @@ fn humanize_seconds(mut v: f64) -> String {
     format!("{}{prefix}s", go_g4(v))
 }
 
-/// Go's `%.4g`.
-fn go_g4(v: f64) -> String {
+/// Go's `%.4g` (Prometheus' humanize functions format with it).
+pub fn go_g4(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
     }

@@ -1,5 +1,6 @@
 //! The HTTP API: Alertmanager's API v2 with its paths, JSON shapes and status codes, the
-//! `/-/` management endpoints and `/metrics`, all under the route prefix.
+//! `/-/` management endpoints and `/metrics`, all under the route prefix; plus Prometheus'
+//! `GET /api/v1/rules` and `GET /api/v1/alerts` for the alert generator.
 
 use std::sync::Arc;
 
@@ -11,7 +12,9 @@ use crate::app::App;
 mod alerts;
 mod error;
 mod groups;
+mod history;
 mod query;
+mod rules;
 mod silences;
 mod status;
 mod types;
@@ -29,6 +32,11 @@ pub fn router(app: Arc<App>, prefix: &str) -> Router {
         .route("/api/v2/alerts/groups", get(groups::get_alert_groups))
         .route("/api/v2/silences", get(silences::get_silences).post(silences::post_silences))
         .route("/api/v2/silence/{id}", get(silences::get_silence).delete(silences::delete_silence))
+        // Prometheus' rules API shares the /api/v1 prefix with Alertmanager's removed v1 API:
+        // these two GETs are Prometheus', everything else under /api/v1 stays 410.
+        .route("/api/v1/rules", get(rules::get_rules).fallback(status::gone))
+        .route("/api/v1/rules/history", get(history::get_history).fallback(status::gone))
+        .route("/api/v1/alerts", get(rules::get_alerts).fallback(status::gone))
         .route("/api/v1/{*rest}", any(status::gone))
         .route("/-/healthy", get(status::ok).head(status::ok))
         .route("/-/ready", get(status::ok).head(status::ok))

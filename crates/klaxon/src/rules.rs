@@ -1,0 +1,261 @@
+//! Wiring of the alert generator: loads `--rules.file`, builds the datasource, restores the
+//! rules' persisted state, and starts the rule engine with two destinations — this
+//! instance's own receiver (the alert store that `POST /api/v2/alerts` feeds) and every
+//! `--alertmanager.url`. Rule state (one row per rule) and the state history (every
+//! transition, with this instance's id) are written to the store by one background writer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use chrono::{DateTime, Utc};
+use ruler::alerting::{Alert, OutgoingAlert, TemplateEnv};
+use ruler::engine::{AlertSink, Clock, Engine, Options, RuleEvaluation, StateObserver};
+use ruler::notifier::Alertmanagers;
+use store::{HistoryEntry, Store};
+
+use crate::app::App;
+use crate::flags::{RuleFlags, ServerFlags};
+
+/// Evaluations queued for the store writer before new ones are dropped (and logged).
+const STATE_QUEUE_CAPACITY: usize = 1024;
+/// How often old history is deleted.
+const HISTORY_GC_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The running alert generator.
+pub struct Generator {
+    /// The rule engine; replaced whole on reload.
+    engine: Arc<ArcSwap<Engine>>,
+    /// Where state and history are kept.
+    pub store: Store,
+    task: Mutex<tokio::task::JoinHandle<()>>,
+    flags: RuleFlags,
+    sink: Arc<Destinations>,
+    observer: Arc<StateWriter>,
+    options: Options,
+    clock: Clock,
+}
+
+impl Generator {
+    /// The current rule engine.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.load_full()
+    }
+
+    /// Re-reads the rule files. Invalid files change nothing and their errors are returned;
+    /// valid ones replace the engine, and rules that kept their key (file, group, position,
+    /// name) keep their alerts, so nothing re-enters pending.
+    pub fn reload(&self) -> Result<(), String> {
+        let groups = ruler::rulefile::load_globs(&self.flags.files)?;
+        let datasource = ruler::datasource::from_url(&self.flags.datasource_url)?;
+        let engine = Engine::new(
+            groups,
+            datasource,
+            self.sink.clone(),
+            Some(self.observer.clone()),
+            self.options.clone(),
+            self.clock.clone(),
+        )?;
+        engine.warm(self.engine().snapshots());
+        let mut task = self.task.lock().expect("rule task lock poisoned");
+        task.abort();
+        *task = tokio::spawn(engine.clone().run());
+        self.engine.store(engine);
+        tracing::info!("Reloaded rule files");
+        Ok(())
+    }
+}
+
+/// Loads the rules and starts evaluating them; with no `--rules.file` nothing starts.
+pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
+    let rule_flags = &flags.rules;
+    let groups = ruler::rulefile::load_globs(&rule_flags.files)?;
+    if rule_flags.files.is_empty() {
+        return Ok(());
+    }
+    if rule_flags.datasource_url.is_empty() {
+        return Err(
+            "--rules.file needs --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource)"
+                .to_owned(),
+        );
+    }
+    let datasource = ruler::datasource::from_url(&rule_flags.datasource_url)?;
+    let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
+    let sink = Arc::new(Destinations { app: Arc::downgrade(app), external: external.clone() });
+    let sink_for_engine: Arc<dyn AlertSink> = sink.clone();
+    let mut external_labels = Vec::new();
+    for pair in &rule_flags.external_labels {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--rules.external-label {pair:?}: expected name=value"))?;
+        external_labels.push((name.to_owned(), value.to_owned()));
+    }
+    let options = Options {
+        tick: rule_flags.tick_interval,
+        default_interval: rule_flags.evaluation_interval,
+        evaluation_timeout: rule_flags.evaluation_timeout,
+        resend_delay: rule_flags.resend_delay,
+        template_env: TemplateEnv {
+            external_labels: model::LabelSet::from_pairs(external_labels),
+            external_url: app.external_url.clone(),
+        },
+        query_attempts: rule_flags.query_attempts.max(1),
+        retry_delay: rule_flags.retry_delay,
+    };
+    let store = Store::open(&flags.storage_url, &flags.storage_path)
+        .await
+        .map_err(|e| format!("rule state store: {e}"))?;
+    let instance = [&rule_flags.instance_id, &flags.cluster.peer_name, &app.external_url]
+        .into_iter()
+        .find(|id| !id.is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let observer = StateWriter::start(store.clone(), instance.clone());
+    let clock_app = Arc::downgrade(app);
+    let clock: Clock = Arc::new(move || clock_app.upgrade().map_or_else(Utc::now, |app| app.now()));
+    let engine = Engine::new(
+        groups,
+        datasource,
+        sink_for_engine,
+        Some(observer.clone()),
+        options.clone(),
+        clock.clone(),
+    )?;
+    let stored = store.load_rule_states().await.map_err(|e| format!("rule state store: {e}"))?;
+    let mut states: HashMap<String, Vec<Alert>> = HashMap::new();
+    for (key, data) in stored {
+        match serde_json::from_str(&data) {
+            Ok(alerts) => {
+                states.insert(key, alerts);
+            }
+            Err(error) => tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state"),
+        }
+    }
+    let restored = engine.warm(states);
+    // This process's receiver lost what it held; external Alertmanagers still have it.
+    receive(app, &engine.alerts_last_sent());
+    let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
+    tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, "Evaluating rules");
+    let engines = Arc::new(ArcSwap::new(engine.clone()));
+    let metrics = crate::rules_metrics::RuleMetrics::new(engines.clone(), external);
+    if let Err(error) = app.metrics.registry().register(Box::new(metrics)) {
+        tracing::warn!(%error, "Rule metrics not registered");
+    }
+    let task = tokio::spawn(engine.run());
+    let _ = app.rules.set(Arc::new(Generator {
+        engine: engines,
+        store: store.clone(),
+        task: Mutex::new(task),
+        flags: rule_flags.clone(),
+        sink,
+        observer,
+        options,
+        clock,
+    }));
+    let retention = chrono::Duration::from_std(rule_flags.history_retention).unwrap_or_default();
+    let gc_app = Arc::downgrade(app);
+    // Runs for the life of the process: deletes history older than the retention.
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(HISTORY_GC_INTERVAL);
+        loop {
+            ticker.tick().await;
+            let Some(app) = gc_app.upgrade() else { return };
+            match store.delete_history_before(app.now() - retention).await {
+                Ok(removed) => tracing::debug!(removed, "State history GC"),
+                Err(error) => tracing::warn!(%error, "State history GC failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Writes rule state and history in evaluation order, off the evaluation path.
+struct StateWriter {
+    queue: tokio::sync::mpsc::Sender<Vec<RuleEvaluation>>,
+}
+
+impl StateWriter {
+    fn start(store: Store, instance: String) -> Arc<StateWriter> {
+        let (queue, mut receiver) =
+            tokio::sync::mpsc::channel::<Vec<RuleEvaluation>>(STATE_QUEUE_CAPACITY);
+        // Runs for the life of the process.
+        tokio::spawn(async move {
+            while let Some(evaluations) = receiver.recv().await {
+                let mut history = Vec::new();
+                for evaluation in &evaluations {
+                    let data = serde_json::to_string(&evaluation.alerts).unwrap_or_default();
+                    if let Err(error) =
+                        store.save_rule_state(&evaluation.key, &data, evaluation.at).await
+                    {
+                        tracing::warn!(rule = %evaluation.key, %error, "Saving rule state failed");
+                    }
+                    history.extend(evaluation.transitions.iter().map(|t| HistoryEntry {
+                        rule_key: evaluation.key.clone(),
+                        rule_name: evaluation.name.clone(),
+                        labels: serde_json::to_string(&t.labels).unwrap_or_default(),
+                        previous: t.previous.as_str().to_owned(),
+                        current: t.current.as_str().to_owned(),
+                        value: t.value,
+                        at: evaluation.at,
+                        instance: instance.clone(),
+                    }));
+                }
+                if !history.is_empty()
+                    && let Err(error) = store.append_history(&history).await
+                {
+                    tracing::warn!(%error, entries = history.len(), "Recording state history failed");
+                }
+            }
+        });
+        Arc::new(StateWriter { queue })
+    }
+}
+
+impl StateObserver for StateWriter {
+    fn evaluated(&self, evaluations: Vec<RuleEvaluation>) {
+        if self.queue.try_send(evaluations).is_err() {
+            tracing::warn!("Rule state writer is behind; an evaluation's state was not stored");
+        }
+    }
+}
+
+/// The receiver in this process plus the external Alertmanagers.
+struct Destinations {
+    app: std::sync::Weak<App>,
+    external: Arc<Alertmanagers>,
+}
+
+impl AlertSink for Destinations {
+    fn send(&self, alerts: Vec<OutgoingAlert>) {
+        if let Some(app) = self.app.upgrade() {
+            receive(&app, &alerts);
+        }
+        self.external.send(alerts);
+    }
+}
+
+/// Puts alerts into the receiver as `POST /api/v2/alerts` would.
+fn receive(app: &App, alerts: &[OutgoingAlert]) {
+    let now = app.now();
+    let fixed = |t: DateTime<Utc>| t.fixed_offset();
+    let converted: Vec<model::Alert> = alerts
+        .iter()
+        .map(|alert| model::Alert {
+            labels: alert.labels.without_empty_values(),
+            annotations: alert.annotations.clone(),
+            starts_at: fixed(alert.starts_at),
+            ends_at: fixed(alert.ends_at),
+            generator_url: app.alerts.intern_generator_url(&alert.generator_url),
+            updated_at: now,
+            timeout: false,
+        })
+        .collect();
+    let firing = converted.iter().filter(|a| a.ends_at > now).count() as u64;
+    let resolved = converted.len() as u64 - firing;
+    app.metrics.alerts_received.with_label_values(&["firing"]).inc_by(firing);
+    app.metrics.alerts_received.with_label_values(&["resolved"]).inc_by(resolved);
+    let stored = app.alerts.put(converted, now);
+    app.alerts_accepted(&stored, now);
+}

@@ -1,0 +1,57 @@
+//! Where rule expressions are evaluated: the Prometheus HTTP API (Prometheus, Mimir, Thanos,
+//! VictoriaMetrics) or the built-in test datasource of deterministic synthetic series.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use model::LabelSet;
+
+pub mod builtin;
+pub mod prometheus;
+
+/// One series of an instant vector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The series' labels (with `__name__` when the query kept it).
+    pub labels: LabelSet,
+    /// Its value at the query time.
+    pub value: f64,
+}
+
+/// The answer to an instant query, as a rule sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryOutput {
+    /// The vector (a scalar result is one sample with no labels, as Prometheus' rule
+    /// manager treats it).
+    pub samples: Vec<Sample>,
+    /// Warnings the datasource attached.
+    pub warnings: Vec<String>,
+}
+
+/// A boxed future, so that datasources can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something that answers instant queries.
+pub trait Datasource: Send + Sync {
+    /// Evaluates `expr` at `at`, giving up after `timeout`.
+    fn instant_query<'a>(
+        &'a self,
+        expr: &'a str,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<QueryOutput, String>>;
+
+    /// A link to the expression's graph in the datasource's UI, if it has one.
+    fn graph_url(&self, expr: &str) -> String;
+}
+
+/// Builds the datasource a `--datasource.url` names: `builtin:` for the test datasource,
+/// otherwise a Prometheus HTTP API base URL.
+pub fn from_url(url: &str) -> Result<Box<dyn Datasource>, String> {
+    if url == "builtin:" || url == "builtin" {
+        return Ok(Box::new(builtin::Builtin));
+    }
+    prometheus::PrometheusApi::new(url).map(|api| Box::new(api) as Box<dyn Datasource>)
+}

@@ -1,0 +1,178 @@
+//! A client of the Prometheus HTTP API's instant queries (`POST /api/v1/query`), which
+//! Prometheus, Mimir, Thanos and VictoriaMetrics all serve.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use model::LabelSet;
+use serde::Deserialize;
+
+use super::{BoxFuture, Datasource, QueryOutput, Sample};
+use crate::template::parse_go_float;
+
+/// Largest response body read (bounds memory when a rule selects far too many series).
+const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// A Prometheus-compatible query API at a base URL.
+pub struct PrometheusApi {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl PrometheusApi {
+    /// A client for the API under `base` (e.g. `http://127.0.0.1:9090`).
+    pub fn new(base: &str) -> Result<PrometheusApi, String> {
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "--datasource.url {base:?}: expected an http:// or https:// URL, or builtin:"
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .build()
+            .map_err(|e| format!("--datasource.url {base:?}: {e}"))?;
+        Ok(PrometheusApi { base: base.trim_end_matches('/').to_owned(), client })
+    }
+
+    async fn query(
+        &self,
+        expr: &str,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<QueryOutput, String> {
+        let time = format!("{}.{:03}", at.timestamp(), at.timestamp_subsec_millis());
+        let body =
+            format!("query={}&time={time}&timeout={}ms", form_encode(expr), timeout.as_millis());
+        let request = self
+            .client
+            .post(format!("{}/api/v1/query", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .timeout(timeout);
+        let response = request.send().await.map_err(|e| describe(&e))?;
+        let status = response.status();
+        if response.content_length().is_some_and(|n| n > RESPONSE_BYTES_MAX as u64) {
+            return Err(format!("response larger than {RESPONSE_BYTES_MAX} bytes"));
+        }
+        let bytes = response.bytes().await.map_err(|e| describe(&e))?;
+        if bytes.len() > RESPONSE_BYTES_MAX {
+            return Err(format!("response larger than {RESPONSE_BYTES_MAX} bytes"));
+        }
+        let answer: Answer = serde_json::from_slice(&bytes).map_err(|e| {
+            format!("server returned HTTP status {status} with an unreadable body: {e}")
+        })?;
+        if answer.status != "success" {
+            return Err(format!(
+                "server returned HTTP status {status}: {}: {}",
+                answer.error_type.unwrap_or_default(),
+                answer.error.unwrap_or_default()
+            ));
+        }
+        let data = answer.data.ok_or("success answer without data")?;
+        let samples = match data.result_type.as_str() {
+            "vector" => {
+                let series: Vec<VectorSample> =
+                    serde_json::from_value(data.result).map_err(|e| format!("vector: {e}"))?;
+                series
+                    .into_iter()
+                    .map(|s| {
+                        Ok(Sample {
+                            labels: LabelSet::from_pairs(s.metric),
+                            value: value(&s.value.1)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?
+            }
+            "scalar" => {
+                let point: (f64, String) =
+                    serde_json::from_value(data.result).map_err(|e| format!("scalar: {e}"))?;
+                vec![Sample { labels: LabelSet::new(), value: value(&point.1)? }]
+            }
+            other => {
+                return Err(format!("rule result is not a vector or scalar: {other}"));
+            }
+        };
+        Ok(QueryOutput { samples, warnings: answer.warnings })
+    }
+}
+
+impl Datasource for PrometheusApi {
+    fn instant_query<'a>(
+        &'a self,
+        expr: &'a str,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<QueryOutput, String>> {
+        Box::pin(self.query(expr, at, timeout))
+    }
+
+    fn graph_url(&self, expr: &str) -> String {
+        format!("{}/graph?g0.expr={}&g0.tab=1", self.base, form_encode(expr))
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "query timed out".to_owned();
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+fn value(text: &str) -> Result<f64, String> {
+    parse_go_float(text).ok_or_else(|| format!("invalid sample value {text:?}"))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct VectorSample {
+    metric: std::collections::BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+pub(crate) fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3 / 2);
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char);
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_encoding_escapes_promql() {
+        assert_eq!(super::form_encode("up{job=\"a b\"} > 1"), "up%7Bjob%3D%22a+b%22%7D+%3E+1");
+    }
+}

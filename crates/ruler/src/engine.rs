@@ -1,0 +1,548 @@
+//! The tokio driver around the sans-IO parts: it sleeps until each wall-clock tick, asks the
+//! [`Scheduler`] what is due, evaluates groups (rules in order, each query bounded by the
+//! evaluation's deadline), feeds results to the rules' state machines and hands the alerts
+//! to send to an [`AlertSink`]. It also answers what the rules API shows.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::alerting::{Alert, AlertingRule, OutgoingAlert, TemplateEnv, Transition};
+use crate::datasource::Datasource;
+use crate::rulefile::{RecordingRuleSpec, Rule, RuleGroup};
+use crate::scheduler::{Due, GroupTiming, Scheduler};
+
+/// Where alerts go (the in-process receiver, external Alertmanagers). Must not block.
+pub trait AlertSink: Send + Sync {
+    /// Delivers one evaluation's alerts.
+    fn send(&self, alerts: Vec<OutgoingAlert>);
+}
+
+/// One rule's evaluation, for persistence and the state history.
+#[derive(Clone, Debug)]
+pub struct RuleEvaluation {
+    /// The rule's stable key (see [`rule_key`]).
+    pub key: String,
+    /// The alert name.
+    pub name: String,
+    /// The evaluation time.
+    pub at: DateTime<Utc>,
+    /// Every alert of the rule after the evaluation.
+    pub alerts: Vec<Alert>,
+    /// What changed.
+    pub transitions: Vec<Transition>,
+}
+
+/// Receives rule evaluations that changed something (state, or a send). Must not block.
+pub trait StateObserver: Send + Sync {
+    /// Called after each group evaluation with the rules whose state changed.
+    fn evaluated(&self, evaluations: Vec<RuleEvaluation>);
+}
+
+/// The key that identifies a rule across restarts and instances: its file, group,
+/// position and name.
+pub fn rule_key(group: &RuleGroup, index: usize, name: &str) -> String {
+    format!("{}:{}:{index}:{name}", group.file.display(), group.name)
+}
+
+/// The current time, injected.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Settings of the engine.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The scheduler's base tick.
+    pub tick: Duration,
+    /// Interval of groups that set none.
+    pub default_interval: Duration,
+    /// Bound on one group evaluation (capped at its interval).
+    pub evaluation_timeout: Duration,
+    /// Minimum time between two sends of the same firing alert.
+    pub resend_delay: Duration,
+    /// What templates see as `$externalLabels` / `$externalURL`.
+    pub template_env: TemplateEnv,
+    /// Attempts per query (1: no retry).
+    pub query_attempts: u32,
+    /// Delay before the first retry; each further retry waits twice as long.
+    pub retry_delay: Duration,
+}
+
+/// The wait before retry number `retry` (1-based): `initial × 2^(retry−1)`, capped at a
+/// minute. Deterministic, so every instance retries at the same moments.
+pub fn retry_backoff(initial: Duration, retry: u32) -> Duration {
+    let factor = 1_u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+    initial.saturating_mul(factor).min(Duration::from_secs(60))
+}
+
+/// Most stalled ticks counted one by one (beyond, the schedule just jumps to the present).
+const MAX_SKIPPED_TICKS: u32 = 10_000;
+
+/// One rule with its runtime state.
+#[derive(Debug)]
+pub enum RuleState {
+    /// An alerting rule and its alerts.
+    Alerting(Box<AlertingRule>),
+    /// A recording rule: loaded, not evaluated.
+    Recording(RecordingRuleSpec),
+}
+
+/// A group's runtime state.
+#[derive(Debug)]
+pub struct GroupState {
+    /// The rules, in file order.
+    pub rules: Vec<RuleState>,
+    /// The last evaluation time.
+    pub last_evaluation: Option<DateTime<Utc>>,
+    /// How long it took.
+    pub evaluation_duration: Duration,
+    /// Ticks dropped because an evaluation was still running.
+    pub missed: u64,
+    /// Evaluations of the group so far.
+    pub iterations: u64,
+    /// Rule evaluations that failed so far.
+    pub failures: u64,
+}
+
+/// A loaded group.
+pub struct Group {
+    /// The group as loaded.
+    pub spec: RuleGroup,
+    /// Its evaluation interval.
+    pub interval: Duration,
+    state: Mutex<GroupState>,
+}
+
+impl Group {
+    /// Locks the group's state.
+    pub fn state(&self) -> MutexGuard<'_, GroupState> {
+        self.state.lock().expect("rule group lock poisoned")
+    }
+}
+
+/// The rule engine.
+pub struct Engine {
+    groups: Vec<Group>,
+    datasource: Box<dyn Datasource>,
+    sink: Arc<dyn AlertSink>,
+    observer: Option<Arc<dyn StateObserver>>,
+    options: Options,
+    clock: Clock,
+}
+
+impl Engine {
+    /// An engine over loaded groups; checks that every interval fits the tick.
+    pub fn new(
+        groups: Vec<RuleGroup>,
+        datasource: Box<dyn Datasource>,
+        sink: Arc<dyn AlertSink>,
+        observer: Option<Arc<dyn StateObserver>>,
+        options: Options,
+        clock: Clock,
+    ) -> Result<Arc<Engine>, String> {
+        let groups: Vec<Group> = groups
+            .into_iter()
+            .map(|spec| {
+                let rules = spec
+                    .rules
+                    .iter()
+                    .map(|rule| match rule {
+                        Rule::Alerting(alerting) => RuleState::Alerting(Box::new(
+                            AlertingRule::new(alerting.clone(), spec.limit),
+                        )),
+                        Rule::Recording(recording) => RuleState::Recording(recording.clone()),
+                    })
+                    .collect();
+                Group {
+                    interval: spec.interval.unwrap_or(options.default_interval),
+                    spec,
+                    state: Mutex::new(GroupState {
+                        rules,
+                        last_evaluation: None,
+                        evaluation_duration: Duration::ZERO,
+                        missed: 0,
+                        iterations: 0,
+                        failures: 0,
+                    }),
+                }
+            })
+            .collect();
+        let engine = Engine { groups, datasource, sink, observer, options, clock };
+        engine.scheduler()?;
+        Ok(Arc::new(engine))
+    }
+
+    fn scheduler(&self) -> Result<Scheduler, String> {
+        let files: Vec<String> =
+            self.groups.iter().map(|g| g.spec.file.display().to_string()).collect();
+        let timings: Vec<GroupTiming<'_>> = self
+            .groups
+            .iter()
+            .zip(&files)
+            .map(|(group, file)| GroupTiming {
+                key: (file, &group.spec.name),
+                interval: group.interval,
+                timeout: self.options.evaluation_timeout,
+            })
+            .collect();
+        Scheduler::new(self.options.tick, &timings)
+    }
+
+    /// Restores persisted alerts by rule key (before [`Engine::run`]); returns how many
+    /// rules were restored. Keys of rules that no longer exist are ignored.
+    pub fn warm(&self, mut states: std::collections::HashMap<String, Vec<Alert>>) -> usize {
+        let mut restored = 0;
+        for group in &self.groups {
+            let mut state = group.state();
+            for (index, rule) in state.rules.iter_mut().enumerate() {
+                if let RuleState::Alerting(rule) = rule
+                    && let Some(alerts) =
+                        states.remove(&rule_key(&group.spec, index, &rule.spec.name))
+                {
+                    rule.restore(alerts);
+                    restored += 1;
+                }
+            }
+        }
+        restored
+    }
+
+    /// Every alert as it was last sent (see [`AlertingRule::alerts_last_sent`]).
+    pub fn alerts_last_sent(&self) -> Vec<OutgoingAlert> {
+        let mut alerts = Vec::new();
+        for group in &self.groups {
+            let state = group.state();
+            for rule in &state.rules {
+                if let RuleState::Alerting(rule) = rule {
+                    let url = self.datasource.graph_url(&rule.spec.expr);
+                    alerts.extend(rule.alerts_last_sent(
+                        self.options.resend_delay,
+                        group.interval,
+                        &url,
+                    ));
+                }
+            }
+        }
+        alerts
+    }
+
+    /// Every alerting rule's alerts by rule key: what [`Engine::warm`] takes, so a reloaded
+    /// engine continues where this one was.
+    pub fn snapshots(&self) -> std::collections::HashMap<String, Vec<Alert>> {
+        let mut snapshots = std::collections::HashMap::new();
+        for group in &self.groups {
+            let state = group.state();
+            for (index, rule) in state.rules.iter().enumerate() {
+                if let RuleState::Alerting(rule) = rule {
+                    snapshots
+                        .insert(rule_key(&group.spec, index, &rule.spec.name), rule.snapshot());
+                }
+            }
+        }
+        snapshots
+    }
+
+    /// The groups, in load order.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// Runs the schedule forever.
+    pub async fn run(self: Arc<Self>) {
+        let Ok(mut scheduler) = self.scheduler() else { return };
+        if self.groups.is_empty() {
+            return;
+        }
+        let (finished_sender, mut finished) =
+            tokio::sync::mpsc::channel::<usize>(self.groups.len());
+        let mut next = scheduler.next_tick((self.clock)());
+        loop {
+            let wait = (next - (self.clock)()).to_std().unwrap_or_default();
+            let sleep = tokio::time::sleep(wait);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    Some(group) = finished.recv() => {
+                        if let Some(due) = scheduler.finished(group, (self.clock)()) {
+                            self.clone().spawn(due, finished_sender.clone());
+                        }
+                    }
+                }
+            }
+            for due in scheduler.tick(next) {
+                self.clone().spawn(due, finished_sender.clone());
+            }
+            // Ticks that passed while this loop was stalled are not run late: they count as
+            // missed for the groups due on them, and the schedule resumes at the present.
+            next = scheduler.tick_after(next);
+            let now = (self.clock)();
+            let mut skipped = 0_u32;
+            while scheduler.tick_after(next) <= now && skipped < MAX_SKIPPED_TICKS {
+                scheduler.skip(next);
+                next = scheduler.tick_after(next);
+                skipped += 1;
+            }
+            if skipped == MAX_SKIPPED_TICKS {
+                next = scheduler.next_tick(now);
+            }
+            for (index, group) in self.groups.iter().enumerate() {
+                let missed = scheduler.missed(index);
+                let mut state = group.state();
+                if missed != state.missed {
+                    tracing::warn!(group = %group.spec.name, missed, "Rule group evaluation too slow or stalled; ticks dropped");
+                    state.missed = missed;
+                }
+            }
+        }
+    }
+
+    fn spawn(self: Arc<Self>, due: Due, finished: tokio::sync::mpsc::Sender<usize>) {
+        tokio::spawn(async move {
+            self.evaluate_group(due).await;
+            let _ = finished.send(due.group).await;
+        });
+    }
+
+    /// Runs one query, retrying failures with backoff while the deadline allows.
+    async fn query_with_retries(
+        &self,
+        expr: &str,
+        at: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> Result<crate::datasource::QueryOutput, String> {
+        let mut attempt = 1;
+        loop {
+            let remaining = (deadline - (self.clock)()).to_std().unwrap_or_default();
+            let query = self.datasource.instant_query(expr, at, remaining);
+            let error = match tokio::time::timeout(remaining, query).await {
+                Ok(Ok(output)) => return Ok(output),
+                Ok(Err(error)) => error,
+                Err(_) => return Err("query timed out: the evaluation deadline passed".to_owned()),
+            };
+            let delay = retry_backoff(self.options.retry_delay, attempt);
+            let retry_at = (self.clock)() + chrono::Duration::from_std(delay).unwrap_or_default();
+            if attempt >= self.options.query_attempts || retry_at >= deadline {
+                return Err(error);
+            }
+            tracing::debug!(%error, attempt, "Query failed; retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Evaluates one group at `due.at` and sends its alerts.
+    pub async fn evaluate_group(&self, due: Due) {
+        let group = &self.groups[due.group];
+        let started = (self.clock)();
+        let query_at =
+            due.at - chrono::Duration::from_std(group.spec.query_offset).unwrap_or_default();
+        let exprs: Vec<Option<String>> = group
+            .state()
+            .rules
+            .iter()
+            .map(|rule| match rule {
+                RuleState::Alerting(rule) => Some(rule.spec.expr.clone()),
+                RuleState::Recording(_) => None,
+            })
+            .collect();
+        let mut outgoing = Vec::new();
+        let mut evaluations = Vec::new();
+        for (index, expr) in exprs.iter().enumerate() {
+            let Some(expr) = expr else { continue };
+            let rule_started = (self.clock)();
+            let result = self.query_with_retries(expr, query_at, due.deadline).await;
+            match &result {
+                Err(error) => {
+                    tracing::warn!(group = %group.spec.name, rule = index, %error, "Rule evaluation failed");
+                }
+                Ok(output) if !output.warnings.is_empty() => {
+                    let warnings = output.warnings.join("; ");
+                    tracing::warn!(group = %group.spec.name, rule = index, %warnings, "Datasource warnings");
+                }
+                Ok(_) => {}
+            }
+            let finished = (self.clock)();
+            let mut state = group.state();
+            state.failures += u64::from(result.is_err());
+            if let Some(RuleState::Alerting(rule)) = state.rules.get_mut(index) {
+                rule.evaluate(due.at, result, &self.options.template_env);
+                rule.evaluation_duration = (finished - rule_started).to_std().unwrap_or_default();
+                let url = self.datasource.graph_url(expr);
+                let sent =
+                    rule.alerts_to_send(due.at, self.options.resend_delay, group.interval, &url);
+                if self.observer.is_some()
+                    && (!sent.is_empty() || !rule.last_transitions.is_empty())
+                {
+                    evaluations.push(RuleEvaluation {
+                        key: rule_key(&group.spec, index, &rule.spec.name),
+                        name: rule.spec.name.clone(),
+                        at: due.at,
+                        alerts: rule.snapshot(),
+                        transitions: rule.last_transitions.clone(),
+                    });
+                }
+                outgoing.extend(sent);
+            }
+        }
+        if let Some(observer) = &self.observer
+            && !evaluations.is_empty()
+        {
+            observer.evaluated(evaluations);
+        }
+        let mut state = group.state();
+        state.last_evaluation = Some(due.at);
+        state.iterations += 1;
+        state.evaluation_duration = ((self.clock)() - started).to_std().unwrap_or_default();
+        drop(state);
+        if !outgoing.is_empty() {
+            self.sink.send(outgoing);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::alerting::Health;
+    use crate::datasource::{BoxFuture, QueryOutput};
+
+    /// A datasource whose first `failures` queries fail (the engine's own trait, not a
+    /// stand-in for an external program).
+    struct Flaky {
+        failures: u32,
+        calls: Arc<AtomicU32>,
+    }
+
+    impl Datasource for Flaky {
+        fn instant_query<'a>(
+            &'a self,
+            expr: &'a str,
+            at: DateTime<Utc>,
+            timeout: Duration,
+        ) -> BoxFuture<'a, Result<QueryOutput, String>> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst);
+            if call < self.failures {
+                return Box::pin(async { Err("connection refused".to_owned()) });
+            }
+            crate::datasource::builtin::Builtin.instant_query(expr, at, timeout)
+        }
+
+        fn graph_url(&self, _expr: &str) -> String {
+            String::new()
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_run_at_the_tick_time_minus_the_query_offset() {
+        struct Recording(Arc<Mutex<Vec<DateTime<Utc>>>>);
+        impl Datasource for Recording {
+            fn instant_query<'a>(
+                &'a self,
+                _expr: &'a str,
+                at: DateTime<Utc>,
+                _timeout: Duration,
+            ) -> BoxFuture<'a, Result<QueryOutput, String>> {
+                self.0.lock().unwrap().push(at);
+                Box::pin(async { Ok(QueryOutput::default()) })
+            }
+            fn graph_url(&self, _expr: &str) -> String {
+                String::new()
+            }
+        }
+        let text =
+            "groups:\n- name: g\n  query_offset: 30s\n  rules:\n  - alert: A\n    expr: up\n";
+        let groups = crate::rulefile::parse(std::path::Path::new("r.yml"), text).unwrap();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let options = Options {
+            tick: Duration::from_secs(10),
+            default_interval: Duration::from_secs(60),
+            evaluation_timeout: Duration::from_secs(10),
+            resend_delay: Duration::from_secs(30),
+            template_env: TemplateEnv::default(),
+            query_attempts: 1,
+            retry_delay: Duration::from_secs(1),
+        };
+        let engine = Engine::new(
+            groups,
+            Box::new(Recording(times.clone())),
+            Arc::new(Discard),
+            None,
+            options,
+            Arc::new(Utc::now),
+        )
+        .unwrap();
+        let at = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        engine
+            .evaluate_group(Due {
+                group: 0,
+                at,
+                deadline: Utc::now() + chrono::Duration::seconds(10),
+            })
+            .await;
+        assert_eq!(*times.lock().unwrap(), vec![at - chrono::Duration::seconds(30)]);
+        assert_eq!(
+            engine.groups()[0].state().last_evaluation,
+            Some(at),
+            "the tick time is the evaluation time"
+        );
+    }
+
+    struct Discard;
+
+    impl AlertSink for Discard {
+        fn send(&self, _alerts: Vec<OutgoingAlert>) {}
+    }
+
+    fn engine(failures: u32, attempts: u32, calls: Arc<AtomicU32>) -> Arc<Engine> {
+        let text = "groups:\n- name: g\n  interval: 10s\n  rules:\n  - alert: Down\n    expr: klaxon_example_up == 0\n";
+        let groups = crate::rulefile::parse(std::path::Path::new("r.yml"), text).unwrap();
+        let options = Options {
+            tick: Duration::from_secs(10),
+            default_interval: Duration::from_secs(60),
+            evaluation_timeout: Duration::from_secs(10),
+            resend_delay: Duration::from_secs(30),
+            template_env: TemplateEnv::default(),
+            query_attempts: attempts,
+            retry_delay: Duration::from_millis(1),
+        };
+        let datasource = Box::new(Flaky { failures, calls });
+        Engine::new(groups, datasource, Arc::new(Discard), None, options, Arc::new(Utc::now))
+            .unwrap()
+    }
+
+    fn health(engine: &Engine) -> (Health, u64) {
+        let state = engine.groups()[0].state();
+        let RuleState::Alerting(rule) = &state.rules[0] else { panic!() };
+        (rule.health, state.failures)
+    }
+
+    #[tokio::test]
+    async fn failed_queries_are_retried_with_backoff_within_the_attempts() {
+        let due = |deadline_s| {
+            let at = Utc::now();
+            Due { group: 0, at, deadline: at + chrono::Duration::seconds(deadline_s) }
+        };
+        let calls = Arc::new(AtomicU32::new(0));
+        let recovering = engine(2, 3, calls.clone());
+        recovering.evaluate_group(due(10)).await;
+        assert_eq!((health(&recovering), calls.load(Ordering::SeqCst)), ((Health::Ok, 0), 3));
+        let calls = Arc::new(AtomicU32::new(0));
+        let failing = engine(5, 3, calls.clone());
+        failing.evaluate_group(due(10)).await;
+        assert_eq!((health(&failing), calls.load(Ordering::SeqCst)), ((Health::Err, 1), 3));
+        let calls = Arc::new(AtomicU32::new(0));
+        let no_time = engine(5, 3, calls.clone());
+        no_time.evaluate_group(due(0)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry past the deadline");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let second = Duration::from_secs(1);
+        let waits: Vec<u64> = (1..=8).map(|n| retry_backoff(second, n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+    }
+}
