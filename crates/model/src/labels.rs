@@ -254,8 +254,17 @@ impl LabelSet {
     }
 
     /// Feeds `name 0xFF value 0xFF` for every label, in name order, to `sink`.
-    fn for_each_signature_byte(&self, mut sink: impl FnMut(&[u8])) {
-        for (name, value) in self.iter() {
+    fn for_each_signature_byte(&self, sink: impl FnMut(&[u8])) {
+        self.for_each_signature_byte_where(|_| true, sink);
+    }
+
+    /// [`Self::for_each_signature_byte`] over the labels whose names satisfy `keep`.
+    fn for_each_signature_byte_where(
+        &self,
+        mut keep: impl FnMut(&str) -> bool,
+        mut sink: impl FnMut(&[u8]),
+    ) {
+        for (name, value) in self.iter().filter(|(name, _)| keep(name)) {
             sink(name.as_bytes());
             sink(&[SEPARATOR_BYTE]);
             sink(value.as_bytes());
@@ -265,8 +274,14 @@ impl LabelSet {
 
     /// Alertmanager's fingerprint: FNV-1a 64 over the signature bytes.
     pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint_where(|_| true)
+    }
+
+    /// The fingerprint of `self.filter(keep)`, without building that set (the dispatcher
+    /// looks up an alert's group once per alert and per route).
+    pub fn fingerprint_where(&self, keep: impl FnMut(&str) -> bool) -> Fingerprint {
         let mut hash = FNV_OFFSET;
-        self.for_each_signature_byte(|bytes| {
+        self.for_each_signature_byte_where(keep, |bytes| {
             for &byte in bytes {
                 hash ^= u64::from(byte);
                 hash = hash.wrapping_mul(FNV_PRIME);
@@ -474,6 +489,16 @@ mod tests {
         }
         assert_eq!(set.fingerprint(), Fingerprint(hash));
         assert_eq!(set.alert_hash(), xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0));
+    }
+
+    #[test]
+    fn fingerprint_where_equals_the_fingerprint_of_the_filtered_set() {
+        let set = LabelSet::from_pairs([("alertname", "A"), ("job", "j"), ("zone", "z")]);
+        let keeps: [&dyn Fn(&str) -> bool; 4] =
+            [&|_| true, &|_| false, &|n| n == "job", &|n| n != "job"];
+        for keep in keeps {
+            assert_eq!(set.fingerprint_where(keep), set.filter(keep).fingerprint());
+        }
     }
 
     #[test]
