@@ -6,6 +6,7 @@
 //! that many times over, so the compact layout is what keeps Klaxon's memory per alert small.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -27,9 +28,12 @@ const FNV_PRIME: u64 = 1099511628211;
 /// the text) of every name and value; the text is every name and value back to back. Hex
 /// digits keep the whole buffer a valid `str`, so slicing needs neither validation nor
 /// unsafe code. Typical alert label sets are under 256 bytes and pay two bytes per offset.
-#[derive(Clone, PartialEq, Eq, Hash)]
+///
+/// The buffer is shared: cloning a set (the dispatcher hands every flush its own copy of each
+/// alert) bumps a count instead of copying the text, and the empty set owns nothing.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct LabelSet {
-    buffer: Box<str>,
+    buffer: Option<Arc<str>>,
 }
 
 /// A fingerprint: FNV-1a 64 over the sorted labels, as the API shows alerts.
@@ -127,12 +131,12 @@ impl LabelSet {
             buffer.push_str(value);
         }
         debug_assert_eq!(buffer.len(), header_bytes + text_bytes);
-        Self { buffer: buffer.into_boxed_str() }
+        Self { buffer: Some(Arc::from(buffer)) }
     }
 
     /// Width in hex digits of the header numbers (0 for the empty set).
     fn width(&self) -> usize {
-        match self.buffer.as_bytes().first() {
+        match self.text().as_bytes().first() {
             Some(b'2') => 2,
             Some(b'4') => 4,
             Some(_) => 8,
@@ -144,17 +148,17 @@ impl LabelSet {
     fn header_number(&self, index: usize) -> usize {
         let width = self.width();
         let start = 1 + index * width;
-        decode_hex(&self.buffer.as_bytes()[start..start + width])
+        decode_hex(&self.text().as_bytes()[start..start + width])
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        if self.buffer.is_empty() { 0 } else { self.header_number(0) }
+        if self.text().is_empty() { 0 } else { self.header_number(0) }
     }
 
     /// True when there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.buffer.is_empty()
+        self.text().is_empty()
     }
 
     /// The label at `index` in name order.
@@ -164,14 +168,14 @@ impl LabelSet {
         let name_start = if index == 0 { 0 } else { self.header_number(2 * index) };
         let name_end = self.header_number(2 * index + 1);
         let value_end = self.header_number(2 * index + 2);
-        let text = &self.buffer[text_start..];
+        let text = &self.text()[text_start..];
         (&text[name_start..name_end], &text[name_end..value_end])
     }
 
     /// The labels in name order. The header is read once and walked in step with the text,
     /// since hashing and matching visit every label of every alert.
     pub fn iter(&self) -> Labels<'_> {
-        if self.buffer.is_empty() {
+        if self.text().is_empty() {
             return Labels { header: &[], text: "", width: 0, remaining: 0, position: 0 };
         }
         let count = self.len();
@@ -179,8 +183,8 @@ impl LabelSet {
         let offsets_start = 1 + width;
         let text_start = offsets_start + width * 2 * count;
         Labels {
-            header: &self.buffer.as_bytes()[offsets_start..text_start],
-            text: &self.buffer[text_start..],
+            header: &self.text().as_bytes()[offsets_start..text_start],
+            text: &self.text()[text_start..],
             width,
             remaining: count,
             position: 0,
@@ -250,8 +254,17 @@ impl LabelSet {
     }
 
     /// Feeds `name 0xFF value 0xFF` for every label, in name order, to `sink`.
-    fn for_each_signature_byte(&self, mut sink: impl FnMut(&[u8])) {
-        for (name, value) in self.iter() {
+    fn for_each_signature_byte(&self, sink: impl FnMut(&[u8])) {
+        self.for_each_signature_byte_where(|_| true, sink);
+    }
+
+    /// [`Self::for_each_signature_byte`] over the labels whose names satisfy `keep`.
+    fn for_each_signature_byte_where(
+        &self,
+        mut keep: impl FnMut(&str) -> bool,
+        mut sink: impl FnMut(&[u8]),
+    ) {
+        for (name, value) in self.iter().filter(|(name, _)| keep(name)) {
             sink(name.as_bytes());
             sink(&[SEPARATOR_BYTE]);
             sink(value.as_bytes());
@@ -261,8 +274,14 @@ impl LabelSet {
 
     /// Alertmanager's fingerprint: FNV-1a 64 over the signature bytes.
     pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint_where(|_| true)
+    }
+
+    /// The fingerprint of `self.filter(keep)`, without building that set (the dispatcher
+    /// looks up an alert's group once per alert and per route).
+    pub fn fingerprint_where(&self, keep: impl FnMut(&str) -> bool) -> Fingerprint {
         let mut hash = FNV_OFFSET;
-        self.for_each_signature_byte(|bytes| {
+        self.for_each_signature_byte_where(keep, |bytes| {
             for &byte in bytes {
                 hash ^= u64::from(byte);
                 hash = hash.wrapping_mul(FNV_PRIME);
@@ -291,7 +310,13 @@ impl LabelSet {
 
     /// Approximate heap bytes owned by this set, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.buffer.len()
+        // Two reference counts precede the text in an `Arc<str>`.
+        self.buffer.as_ref().map_or(0, |buffer| buffer.len() + 2 * std::mem::size_of::<usize>())
+    }
+
+    /// The header and text, `""` for the empty set.
+    fn text(&self) -> &str {
+        self.buffer.as_deref().unwrap_or("")
     }
 }
 
@@ -305,12 +330,6 @@ impl Ord for LabelSet {
 impl PartialOrd for LabelSet {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
-    }
-}
-
-impl Default for LabelSet {
-    fn default() -> Self {
-        Self { buffer: Box::from("") }
     }
 }
 
@@ -470,6 +489,16 @@ mod tests {
         }
         assert_eq!(set.fingerprint(), Fingerprint(hash));
         assert_eq!(set.alert_hash(), xxhash_rust::xxh64::xxh64(b"a\xffb\xff", 0));
+    }
+
+    #[test]
+    fn fingerprint_where_equals_the_fingerprint_of_the_filtered_set() {
+        let set = LabelSet::from_pairs([("alertname", "A"), ("job", "j"), ("zone", "z")]);
+        let keeps: [&dyn Fn(&str) -> bool; 4] =
+            [&|_| true, &|_| false, &|n| n == "job", &|n| n != "job"];
+        for keep in keeps {
+            assert_eq!(set.fingerprint_where(keep), set.filter(keep).fingerprint());
+        }
     }
 
     #[test]

@@ -118,20 +118,22 @@ impl Dispatcher {
     /// Puts an alert (the store's current copy) in every group its routes give it.
     pub fn insert(&mut self, alert: &Arc<Alert>, now: DateTime<Utc>) {
         for route in self.route.matching(&alert.labels) {
-            let labels = route.group_labels(&alert.labels);
-            let id = GroupId { route: route.index, labels: labels.fingerprint() };
-            let group = self.groups.entry(id).or_insert_with(|| AggregationGroup {
-                key: route.group_key(&labels),
-                labels,
-                route: GroupRoute {
-                    options: route.options.clone(),
-                    mute_time_intervals: route.mute_time_intervals.clone(),
-                    active_time_intervals: route.active_time_intervals.clone(),
-                },
-                alerts: HashMap::default(),
-                next_flush: add(now, route.options.group_wait),
-                has_flushed: false,
-                in_flight: false,
+            let id = GroupId { route: route.index, labels: route.group_fingerprint(&alert.labels) };
+            let group = self.groups.entry(id).or_insert_with(|| {
+                let labels = route.group_labels(&alert.labels);
+                AggregationGroup {
+                    key: route.group_key(&labels),
+                    labels,
+                    route: GroupRoute {
+                        options: route.options.clone(),
+                        mute_time_intervals: route.mute_time_intervals.clone(),
+                        active_time_intervals: route.active_time_intervals.clone(),
+                    },
+                    alerts: HashMap::default(),
+                    next_flush: add(now, route.options.group_wait),
+                    has_flushed: false,
+                    in_flight: false,
+                }
             });
             group.alerts.insert(alert.fingerprint(), Arc::clone(alert));
             // An alert that started long enough ago is flushed at once, which is what makes a

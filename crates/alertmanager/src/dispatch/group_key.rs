@@ -45,6 +45,16 @@ impl Route {
         group_labels(&self.options.group_by, labels)
     }
 
+    /// The fingerprint of [`Self::group_labels`], computed without building them.
+    pub fn group_fingerprint(&self, labels: &LabelSet) -> model::Fingerprint {
+        match &self.options.group_by {
+            GroupBy::All => labels.fingerprint(),
+            GroupBy::Labels(names) => {
+                labels.fingerprint_where(|name| names.iter().any(|n| n == name))
+            }
+        }
+    }
+
     /// The key of this route's group with `group_labels`.
     pub fn group_key(&self, group_labels: &LabelSet) -> String {
         aggregation_group_key(self.key(), group_labels)
