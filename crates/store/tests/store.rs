@@ -64,14 +64,15 @@ impl Scratch {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Schema(schema) => {
-                let admin = Store::postgres(&postgres_url()).await.expect("connect for cleanup");
-                if let Store::Postgres(pool) = &admin {
-                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-                    sqlx::query(sqlx::AssertSqlSafe(drop))
-                        .execute(pool)
-                        .await
-                        .expect("drop test schema");
-                }
+                // A plain connection: opening a `Store` would migrate the default schema,
+                // which other versions of Klaxon sharing the database may have migrated further.
+                let admin =
+                    sqlx::PgPool::connect(&postgres_url()).await.expect("connect for cleanup");
+                let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .execute(&admin)
+                    .await
+                    .expect("drop test schema");
                 admin.close().await;
             }
         }
