@@ -4,6 +4,7 @@
 mod amtool;
 mod api_differential;
 mod cli;
+mod harness_restart;
 mod notify_differential;
 mod persistence;
 mod readme;
