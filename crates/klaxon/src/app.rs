@@ -244,6 +244,12 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     }
     spawn_maintenance(app.clone(), &flags);
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
+    if let Some(store) =
+        persistence.shared_store().filter(|_| !flags.storage_poll_interval.is_zero())
+    {
+        let (poll, full) = (flags.storage_poll_interval, flags.data_maintenance_interval);
+        crate::silence_poll::spawn(store, app.clone(), poll, full);
+    }
     crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());
     wait_for_termination().await;

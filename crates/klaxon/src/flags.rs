@@ -85,6 +85,10 @@ pub struct ServerFlags {
     /// SQLite file `<storage.path>/klaxon.db` (a Klaxon addition).
     #[arg(long = "storage.url", default_value = "")]
     pub storage_url: String,
+    /// How often an instance on a shared PostgreSQL (`--storage.url`) reads the silences the
+    /// others changed, so they converge without gossip; 0 disables (a Klaxon addition).
+    #[arg(long = "storage.poll-interval", default_value = "10s", value_parser = parse_go_duration)]
+    pub storage_poll_interval: Duration,
     /// How long to keep data for.
     #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
     pub data_retention: Duration,

@@ -8,6 +8,7 @@
 //! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
+//! - [`silence_poll`]: convergence of instances sharing a PostgreSQL without gossip.
 //! - [`check_config`]: `klaxon check-config`.
 //! - [`template_render`]: `klaxon template render`.
 
@@ -18,4 +19,5 @@ pub mod dispatch;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;
+pub mod silence_poll;
 pub mod template_render;

@@ -61,6 +61,12 @@ impl Persistence {
         }))
     }
 
+    /// The store when other instances may write it too (PostgreSQL), for
+    /// [`crate::silence_poll`].
+    pub fn shared_store(&self) -> Option<Store> {
+        matches!(self.store, Store::Postgres(_)).then(|| self.store.clone())
+    }
+
     /// Loads the stored silences and notification log into memory. A store that cannot be
     /// read is fatal: serving without the silences would notify what operators silenced.
     ///

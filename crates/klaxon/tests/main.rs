@@ -9,5 +9,6 @@ mod notify_differential;
 mod persistence;
 mod readme;
 mod server;
+mod shared_postgres;
 mod support;
 mod templates;

@@ -326,6 +326,33 @@ impl Store {
         Ok(rows::delimited(&messages))
     }
 
+    /// The silences whose `updated_at` is after `since_ns` (Unix nanoseconds) as one
+    /// delimited `MeshSilence` stream, oldest change first, with the newest `updated_at`
+    /// among them: what an instance sharing the database merges to see the others' writes.
+    pub async fn silences_updated_since(
+        &self,
+        since_ns: i64,
+    ) -> Result<(Vec<u8>, Option<i64>), StoreError> {
+        let fail = |source| StoreError::Query { operation: "polling silences", source };
+        let sql = "SELECT id, updated_at_ns, mesh FROM silences WHERE updated_at_ns > $1 \
+                   ORDER BY updated_at_ns LIMIT $2";
+        let found: Vec<(String, i64, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(since_ns)
+                .bind(LOAD_ROWS_MAX)
+                .fetch_all(pool)
+                .await
+                .map_err(fail)?
+        });
+        let newest = found.iter().map(|(_, updated_at_ns, _)| *updated_at_ns).max();
+        let mut messages = Vec::with_capacity(found.len());
+        for (id, _, mesh) in found {
+            rows::check_silence(&id, &mesh)?;
+            messages.push(mesh);
+        }
+        Ok((rows::delimited(&messages), newest))
+    }
+
     /// Every stored notification-log entry as one delimited `MeshEntry` stream, ordered by
     /// key: what `NotificationLog::load_snapshot` reads.
     pub async fn load_nflog(&self) -> Result<Vec<u8>, StoreError> {

@@ -253,3 +253,28 @@ async fn binary_group_keys(scratch: &Scratch) {
     assert!(loaded.contains(&binary) && loaded.contains(&text));
 }
 both_backends!(sqlite_binary_group_keys, postgres_binary_group_keys, binary_group_keys);
+
+async fn polls_changes_since(scratch: &Scratch) {
+    let store = &scratch.store;
+    let mut stream = silencepb::encode_delimited(&mesh_silence("a", 1, "one"));
+    stream.extend(silencepb::encode_delimited(&mesh_silence("b", 3, "three")));
+    store.upsert_silences(&stream).await.unwrap();
+    let (all, newest) = store.silences_updated_since(i64::MIN).await.unwrap();
+    assert_eq!(loaded_silences(&all).len(), 2);
+    assert_eq!(newest, Some(store::unix_nanos(at(3))));
+    // Only rows changed after the cursor come back, oldest change first.
+    let c = mesh_silence("c", 2, "late writer");
+    let a = mesh_silence("a", 4, "updated");
+    let mut stream = silencepb::encode_delimited(&c);
+    stream.extend(silencepb::encode_delimited(&a));
+    store.upsert_silences(&stream).await.unwrap();
+    let (changed, newest) = store.silences_updated_since(store::unix_nanos(at(1))).await.unwrap();
+    let ids: Vec<String> =
+        loaded_silences(&changed).into_iter().map(|m| m.silence.unwrap().id).collect();
+    assert_eq!(ids, ["c", "b", "a"]);
+    assert_eq!(newest, Some(store::unix_nanos(at(4))));
+    let (nothing, newest) = store.silences_updated_since(store::unix_nanos(at(4))).await.unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(newest, None);
+}
+both_backends!(sqlite_polls_changes_since, postgres_polls_changes_since, polls_changes_since);
