@@ -87,6 +87,8 @@ pub struct App {
     pub inhibitor: Mutex<Inhibitor>,
     /// The HTTP client integrations share.
     pub http_client: HttpClient,
+    /// Alerts and notification-log entries waiting to be stored.
+    pub durable: crate::durable::Outbox,
 }
 
 impl App {
@@ -109,6 +111,7 @@ impl App {
             inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
             http_client: client,
+            durable: crate::durable::Outbox::default(),
             config: ArcSwap::from_pointee(loaded),
             config_file: flags.config_file.clone(),
             alerts: AlertStore::new(),
@@ -171,6 +174,7 @@ impl App {
         }
         drop(inhibitor);
         self.dispatch.insert(stored, now);
+        self.durable.alerts(stored);
     }
 
     /// Locks the silences (a poisoned lock means a bug elsewhere: crash rather than serve).
@@ -244,6 +248,7 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     }
     spawn_maintenance(app.clone(), &flags);
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
+    persistence.spawn_writer(app.clone());
     if let Some(store) =
         persistence.shared_store().filter(|_| !flags.storage_poll_interval.is_zero())
     {

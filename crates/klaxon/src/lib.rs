@@ -8,6 +8,7 @@
 //! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
+//! - [`durable`]: the queue of alerts and notification-log entries waiting for the store.
 //! - [`silence_poll`]: convergence of instances sharing a PostgreSQL without gossip.
 //! - [`check_config`]: `klaxon check-config`.
 //! - [`template_render`]: `klaxon template render`.
@@ -16,6 +17,7 @@ pub mod api;
 pub mod app;
 pub mod check_config;
 pub mod dispatch;
+pub mod durable;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;

@@ -8,6 +8,7 @@ mod harness_restart;
 mod notify_differential;
 mod persistence;
 mod readme;
+mod restart_notifications;
 mod server;
 mod shared_postgres;
 mod support;

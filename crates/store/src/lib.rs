@@ -21,6 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+mod alert_rows;
 mod rows;
 
 pub use rows::unix_nanos;
@@ -110,7 +111,14 @@ pub struct GcOutcome {
     pub silences: u64,
     /// Notification-log entries removed.
     pub nflog: u64,
+    /// Alerts removed.
+    pub alerts: u64,
 }
+
+/// How long a resolved alert stays stored: long enough that a restart within it still sends
+/// the group's resolved notification, short enough that a restart does not reload a day of
+/// history.
+pub const RESOLVED_ALERTS_KEPT: Duration = Duration::from_secs(3600);
 
 /// The storage backend, chosen at open time.
 #[derive(Debug, Clone)]
@@ -139,6 +147,11 @@ const UPSERT_SILENCE: &str = "INSERT INTO silences (id, updated_at_ns, expires_a
      VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
      updated_at_ns = excluded.updated_at_ns, expires_at_ns = excluded.expires_at_ns, \
      mesh = excluded.mesh WHERE silences.updated_at_ns < excluded.updated_at_ns";
+
+const UPSERT_ALERT: &str = "INSERT INTO alerts (fingerprint, updated_at_ns, ends_at_ns, body) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (fingerprint) DO UPDATE SET \
+     updated_at_ns = excluded.updated_at_ns, ends_at_ns = excluded.ends_at_ns, \
+     body = excluded.body WHERE alerts.updated_at_ns < excluded.updated_at_ns";
 
 const UPSERT_NFLOG: &str = "INSERT INTO nflog (key, timestamp_ns, expires_at_ns, mesh) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET \
@@ -353,6 +366,44 @@ impl Store {
         Ok((rows::delimited(&messages), newest))
     }
 
+    /// Stores alerts (the receiver's current copies) in one transaction; a row is replaced
+    /// only by a strictly newer `updated_at`, so instances sharing the database keep the
+    /// latest copy. Returns how many rows were written.
+    pub async fn upsert_alerts(
+        &self,
+        alerts: &[std::sync::Arc<model::Alert>],
+    ) -> Result<u64, StoreError> {
+        let mut newest: std::collections::HashMap<String, alert_rows::AlertRow> =
+            std::collections::HashMap::with_capacity(alerts.len());
+        for alert in alerts {
+            let row = alert_rows::alert_row(alert);
+            match newest.get(&row.fingerprint) {
+                Some(kept) if kept.updated_at_ns >= row.updated_at_ns => {}
+                _ => {
+                    newest.insert(row.fingerprint.clone(), row);
+                }
+            }
+        }
+        let rows: Vec<UpsertRow<'_>> = newest
+            .values()
+            .map(|r| (r.fingerprint.as_str(), r.updated_at_ns, r.ends_at_ns, &r.body[..]))
+            .collect();
+        self.write_rows(UPSERT_ALERT, "storing alerts", &rows).await
+    }
+
+    /// Every stored alert.
+    pub async fn load_alerts(&self) -> Result<Vec<model::Alert>, StoreError> {
+        let fail = |source| StoreError::Query { operation: "loading alerts", source };
+        let sql = "SELECT fingerprint, body FROM alerts ORDER BY fingerprint LIMIT $1";
+        let found: Vec<(String, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
+        });
+        found
+            .iter()
+            .map(|(fingerprint, body)| alert_rows::alert_from_body(fingerprint, body))
+            .collect()
+    }
+
     /// Every stored notification-log entry as one delimited `MeshEntry` stream, ordered by
     /// key: what `NotificationLog::load_snapshot` reads.
     pub async fn load_nflog(&self) -> Result<Vec<u8>, StoreError> {
@@ -369,7 +420,8 @@ impl Store {
         Ok(rows::delimited(&messages))
     }
 
-    /// Deletes rows whose `expires_at` is not after `now`, the in-memory GC's rule.
+    /// Deletes rows whose `expires_at` is not after `now`, the in-memory GC's rule, and alerts
+    /// resolved more than [`RESOLVED_ALERTS_KEPT`] before `now`.
     pub async fn gc(&self, now: DateTime<Utc>) -> Result<GcOutcome, StoreError> {
         let fail = |source| StoreError::Query { operation: "collecting expired rows", source };
         let now = unix_nanos(now);
@@ -387,8 +439,16 @@ impl Store {
                 .await
                 .map_err(fail)?
                 .rows_affected();
+            let resolved_before =
+                now.saturating_sub(RESOLVED_ALERTS_KEPT.as_nanos().try_into().unwrap_or(i64::MAX));
+            let alerts = sqlx::query("DELETE FROM alerts WHERE ends_at_ns <= $1")
+                .bind(resolved_before)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
             tx.commit().await.map_err(fail)?;
-            Ok(GcOutcome { silences, nflog })
+            Ok(GcOutcome { silences, nflog, alerts })
         })
     }
 
