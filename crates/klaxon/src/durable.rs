@@ -9,6 +9,7 @@
 //! queue is bounded: past [`PENDING_ALERTS_MAX`] the oldest batches are dropped (they are in
 //! memory, and the next full snapshot stores them) and waiting requests time out with 500.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +40,8 @@ pub struct Batch {
 
 /// Changes waiting to be stored.
 pub struct Outbox {
+    /// False when alerts are kept in memory only (`--storage.persist-alerts=false`).
+    keep_alerts: AtomicBool,
     pending: Mutex<Pending>,
     wake: Notify,
     stored: watch::Sender<u64>,
@@ -46,7 +49,12 @@ pub struct Outbox {
 
 impl Default for Outbox {
     fn default() -> Self {
-        Outbox { pending: Mutex::default(), wake: Notify::new(), stored: watch::Sender::new(0) }
+        Outbox {
+            keep_alerts: AtomicBool::new(true),
+            pending: Mutex::default(),
+            wake: Notify::new(),
+            stored: watch::Sender::new(0),
+        }
     }
 }
 
@@ -55,9 +63,14 @@ impl Outbox {
         self.pending.lock().expect("outbox lock poisoned")
     }
 
+    /// Stops queueing alerts: they are kept in memory only.
+    pub fn ignore_alerts(&self) {
+        self.keep_alerts.store(false, Ordering::Relaxed);
+    }
+
     /// Queues accepted alerts (the store's copies).
     pub fn alerts(&self, stored: &[Arc<Alert>]) {
-        if stored.is_empty() {
+        if stored.is_empty() || !self.keep_alerts.load(Ordering::Relaxed) {
             return;
         }
         let mut pending = self.lock();

@@ -37,6 +37,8 @@ pub struct Persistence {
     store: Store,
     /// `--storage.path`, where Alertmanager's snapshot files would be.
     storage_path: PathBuf,
+    /// `--storage.persist-alerts`.
+    persist_alerts: bool,
     /// Held across a silence-changing request and its write-through, so the outbox drained
     /// afterwards holds that request's changes and no other request answers before its own
     /// changes are stored.
@@ -65,6 +67,7 @@ impl Persistence {
         Ok(Arc::new(Persistence {
             store,
             storage_path: flags.storage_path.clone(),
+            persist_alerts: flags.storage_persist_alerts,
             write_lock: tokio::sync::Mutex::new(()),
         }))
     }
@@ -89,7 +92,12 @@ impl Persistence {
             tracing::info!(%summary, "Imported Alertmanager's snapshots into the empty store");
             (silences, nflog) = self.load().await?;
         }
-        let alerts = self.store.load_alerts().await.map_err(|error| error.to_string())?;
+        let alerts = if self.persist_alerts {
+            self.store.load_alerts().await.map_err(|error| error.to_string())?
+        } else {
+            app.durable.ignore_alerts();
+            Vec::new()
+        };
         let mut state = app.silences();
         state.load_snapshot(&silences).map_err(|error| format!("stored silences: {error}"))?;
         // Loading is not a local change; nothing of it is to be written back or gossiped.
@@ -180,7 +188,7 @@ impl Persistence {
     async fn snapshot(&self, app: &App) {
         let silences = app.silences().snapshot();
         let nflog = app.nflog.lock().expect("notification log lock poisoned").snapshot();
-        let alerts = app.alerts.shared();
+        let alerts = if self.persist_alerts { app.alerts.shared() } else { Vec::new() };
         let now = app.now();
         let work = async {
             let silences = self.store.upsert_silences(&silences).await?;
@@ -267,7 +275,7 @@ async fn write_through(
     request: Request,
     next: Next,
 ) -> Response {
-    if posts_alerts(request.method(), request.uri().path()) {
+    if persistence.persist_alerts && posts_alerts(request.method(), request.uri().path()) {
         let response = next.run(request).await;
         let queued = app.durable.appended();
         if app.durable.wait_stored(queued, ALERTS_STORED_TIMEOUT).await {
