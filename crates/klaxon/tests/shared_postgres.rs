@@ -148,10 +148,17 @@ async fn converges(url: &str, expected: &[Value]) {
     }
 }
 
+/// No error and no warning in the log, except the driver's notes about statements slower
+/// than a second (a loaded machine's fsync), which report no failure.
 fn assert_quiet_log(data: &Path) {
     let log = std::fs::read_to_string(data.join("server.log")).expect("read server log");
-    let noisy: Vec<&str> =
-        log.lines().filter(|line| line.contains(" ERROR ") || line.contains(" WARN ")).collect();
+    let slow_statement = |line: &str| line.contains("sqlx::query: slow statement");
+    let noisy: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            line.contains(" ERROR ") || (line.contains(" WARN ") && !slow_statement(line))
+        })
+        .collect();
     assert!(noisy.is_empty(), "{} logged:\n{}", data.display(), noisy.join("\n"));
 }
 

@@ -278,3 +278,14 @@ async fn polls_changes_since(scratch: &Scratch) {
     assert_eq!(newest, None);
 }
 both_backends!(sqlite_polls_changes_since, postgres_polls_changes_since, polls_changes_since);
+
+async fn large_batches(scratch: &Scratch) {
+    // More rows than one statement carries, so several statements share the transaction.
+    let entries: Vec<MeshEntry> = (0..1201).map(|i| mesh_entry(&format!("g{i}"), 10)).collect();
+    let stream = nflogpb::encode_stream(&entries);
+    assert_eq!(scratch.store.upsert_nflog(&stream).await.unwrap(), 1201);
+    assert_eq!(scratch.store.upsert_nflog(&stream).await.unwrap(), 0, "nothing newer");
+    let loaded = nflogpb::decode_stream(&scratch.store.load_nflog().await.unwrap()).unwrap();
+    assert_eq!(loaded.len(), 1201);
+}
+both_backends!(sqlite_large_batches, postgres_large_batches, large_batches);
