@@ -95,6 +95,8 @@ pub struct App {
     pub inhibitor: Mutex<Inhibitor>,
     /// The alert generator, when rule files are loaded.
     pub rules: std::sync::OnceLock<Arc<crate::rules::Generator>>,
+    /// Alerts and notification-log entries waiting to be stored.
+    pub durable: crate::durable::Outbox,
 }
 
 impl App {
@@ -119,6 +121,7 @@ impl App {
             ),
             inhibitor: Mutex::new(Inhibitor::new(&loaded.config.inhibit_rules)),
             nflog: Mutex::new(NotificationLog::new(flags.data_retention)),
+            durable: crate::durable::Outbox::default(),
             config: ArcSwap::from_pointee(loaded),
             config_file: flags.config_file.clone(),
             alerts: AlertStore::new(),
@@ -191,6 +194,7 @@ impl App {
         }
         drop(inhibitor);
         self.dispatch.insert(stored, now);
+        self.durable.alerts(stored);
     }
 
     /// Locks the silences (a poisoned lock means a bug elsewhere: crash rather than serve).
@@ -265,6 +269,13 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     spawn_maintenance(app.clone(), &flags);
     crate::rules::start(&app, &flags).await?;
     persistence.spawn_maintenance(app.clone(), flags.data_maintenance_interval);
+    persistence.spawn_writer(app.clone());
+    if let Some(store) =
+        persistence.shared_store().filter(|_| !flags.storage_poll_interval.is_zero())
+    {
+        let (poll, full) = (flags.storage_poll_interval, flags.data_maintenance_interval);
+        crate::silence_poll::spawn(store, app.clone(), poll, full);
+    }
     crate::dispatch::spawn(app.clone());
     spawn_reload_on_sighup(app.clone());
     wait_for_termination().await;

@@ -180,6 +180,9 @@ impl NotifyEnv for App {
         let mut nflog = self.nflog.lock().expect("nflog lock poisoned");
         let (firing, resolved) = (hashes.firing.clone(), hashes.resolved.clone());
         nflog.log(receiver, group_key, firing, resolved, now, expiry);
+        if let Some(entry) = nflog.mesh_entry(receiver, group_key) {
+            self.durable.nflog(&alertmanager::nflog::nflogpb::encode_delimited(entry));
+        }
         // No cluster to gossip to yet; the outbox must not grow.
         nflog.take_broadcasts();
     }

@@ -92,6 +92,15 @@ pub struct ServerFlags {
     /// SQLite file `<storage.path>/klaxon.db` (a Klaxon addition).
     #[arg(long = "storage.url", default_value = "")]
     pub storage_url: String,
+    /// How often an instance on a shared PostgreSQL (`--storage.url`) reads the silences the
+    /// others changed, so they converge without gossip; 0 disables (a Klaxon addition).
+    #[arg(long = "storage.poll-interval", default_value = "10s", value_parser = parse_go_duration)]
+    pub storage_poll_interval: Duration,
+    /// Store alerts as they arrive (answering `POST /api/v2/alerts` once stored), so a restart
+    /// still sends the resolved notifications it owed; `false` keeps them in memory only, as
+    /// Alertmanager does (a Klaxon addition).
+    #[arg(long = "storage.persist-alerts", default_value_t = true, action = clap::ArgAction::Set)]
+    pub storage_persist_alerts: bool,
     /// How long to keep data for.
     #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
     pub data_retention: Duration,
@@ -305,6 +314,21 @@ mod tests {
         assert_eq!(cli.server.cluster.peer.len(), 2);
         assert_eq!(cli.server.data_retention, Duration::from_secs(120 * 3600));
         assert_eq!(cli.server.storage_url, "", "SQLite under --storage.path by default");
+    }
+
+    #[test]
+    fn storage_additions_parse() {
+        let cli = Cli::try_parse_from(["klaxon"]).unwrap();
+        assert!(cli.server.storage_persist_alerts);
+        assert_eq!(cli.server.storage_poll_interval, Duration::from_secs(10));
+        let cli = Cli::try_parse_from([
+            "klaxon",
+            "--storage.persist-alerts=false",
+            "--storage.poll-interval=0s",
+        ])
+        .unwrap();
+        assert!(!cli.server.storage_persist_alerts);
+        assert!(cli.server.storage_poll_interval.is_zero());
     }
 
     #[test]

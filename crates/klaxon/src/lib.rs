@@ -10,6 +10,8 @@
 //! - [`persistence`]: loading from and writing through to the store.
 //! - [`rules`]: the alert generator's wiring (rule engine, destinations, state store).
 //! - [`rules_metrics`]: the alert generator's metrics.
+//! - [`durable`]: the queue of alerts and notification-log entries waiting for the store.
+//! - [`silence_poll`]: convergence of instances sharing a PostgreSQL without gossip.
 //! - [`check_config`]: `klaxon check-config`.
 //! - [`template_render`]: `klaxon template render`.
 
@@ -17,10 +19,12 @@ pub mod api;
 pub mod app;
 pub mod check_config;
 pub mod dispatch;
+pub mod durable;
 pub mod flags;
 pub mod metrics;
 pub mod persistence;
 pub mod pipeline_metrics;
 pub mod rules;
 pub mod rules_metrics;
+pub mod silence_poll;
 pub mod template_render;

@@ -7,9 +7,13 @@
 //!   silences' broadcast outbox after each and upserts exactly those `MeshSilence`s. If the
 //!   write fails the client gets a 500 and the error is logged, so nothing acknowledged can
 //!   be lost, even by SIGKILL right after the answer.
-//! - Every `--data.maintenance-interval`, and at graceful shutdown, the full silence state and
-//!   the notification log are upserted (covering anything that did not come through the API)
-//!   and expired rows are collected.
+//! - Accepted alerts and every notification-log entry the pipeline writes are queued in
+//!   [`crate::durable::Outbox`] and stored by one writer task; `POST /api/v2/alerts` is
+//!   answered only once its alerts are stored (group commit), so a restarted instance knows
+//!   what fired and what resolved, and which groups it already notified with which alerts.
+//! - Every `--data.maintenance-interval`, and at graceful shutdown, the full silence state,
+//!   the alerts and the notification log are upserted (covering anything that did not come
+//!   through the API) and expired rows are collected.
 //!
 //! Upserts are last-writer-wins on the gossip timestamps, so these writes never replace a
 //! newer row another instance stored.
@@ -33,6 +37,8 @@ pub struct Persistence {
     store: Store,
     /// `--storage.path`, where Alertmanager's snapshot files would be.
     storage_path: PathBuf,
+    /// `--storage.persist-alerts`.
+    persist_alerts: bool,
     /// Held across a silence-changing request and its write-through, so the outbox drained
     /// afterwards holds that request's changes and no other request answers before its own
     /// changes are stored.
@@ -41,6 +47,10 @@ pub struct Persistence {
 
 /// Bound on one maintenance or shutdown write, so a hung database cannot stall shutdown.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `POST /api/v2/alerts` waits for its alerts to be stored before answering 500.
+const ALERTS_STORED_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause before retrying a failed write of queued alerts and notification-log entries.
+const WRITER_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 impl Persistence {
     /// Opens the store the flags name (`--storage.url`, or SQLite under `--storage.path`).
@@ -57,12 +67,20 @@ impl Persistence {
         Ok(Arc::new(Persistence {
             store,
             storage_path: flags.storage_path.clone(),
+            persist_alerts: flags.storage_persist_alerts,
             write_lock: tokio::sync::Mutex::new(()),
         }))
     }
 
-    /// Loads the stored silences and notification log into memory. A store that cannot be
-    /// read is fatal: serving without the silences would notify what operators silenced.
+    /// The store when other instances may write it too (PostgreSQL), for
+    /// [`crate::silence_poll`].
+    pub fn shared_store(&self) -> Option<Store> {
+        matches!(self.store, Store::Postgres(_)).then(|| self.store.clone())
+    }
+
+    /// Loads the stored silences, notification log and alerts into memory (the alerts into
+    /// their aggregation groups too). A store that cannot be read is fatal: serving without
+    /// the silences would notify what operators silenced.
     ///
     /// An empty store next to Alertmanager snapshot files (Klaxon replacing Alertmanager on
     /// the same `--storage.path`) is filled from them first, so the switch loses nothing.
@@ -74,6 +92,12 @@ impl Persistence {
             tracing::info!(%summary, "Imported Alertmanager's snapshots into the empty store");
             (silences, nflog) = self.load().await?;
         }
+        let alerts = if self.persist_alerts {
+            self.store.load_alerts().await.map_err(|error| error.to_string())?
+        } else {
+            app.durable.ignore_alerts();
+            Vec::new()
+        };
         let mut state = app.silences();
         state.load_snapshot(&silences).map_err(|error| format!("stored silences: {error}"))?;
         // Loading is not a local change; nothing of it is to be written back or gossiped.
@@ -84,8 +108,48 @@ impl Persistence {
         let mut log = app.nflog.lock().expect("notification log lock poisoned");
         log.load_snapshot(&nflog).map_err(|error| format!("stored notification log: {error}"))?;
         log.take_broadcasts();
-        tracing::info!(silences = count, nflog = log.len(), "Loaded state from the store");
+        let entries = log.len();
+        drop(log);
+        let restored = alerts.len();
+        let now = app.now();
+        let stored = app.alerts.put(alerts, now);
+        app.alerts_accepted(&stored, now);
+        // They came from the store: nothing to write back.
+        app.durable.take();
+        tracing::info!(
+            silences = count,
+            nflog = entries,
+            alerts = restored,
+            "Loaded state from the store"
+        );
         Ok(())
+    }
+
+    /// Stores what [`crate::durable::Outbox`] queues, for the life of the process.
+    pub fn spawn_writer(self: &Arc<Self>, app: Arc<App>) {
+        let persistence = self.clone();
+        tokio::spawn(async move {
+            loop {
+                app.durable.woken().await;
+                while let Some(batch) = app.durable.take() {
+                    let alerts = persistence.store.upsert_alerts(&batch.alerts).await;
+                    let nflog = match alerts {
+                        Ok(_) if !batch.nflog.is_empty() => {
+                            persistence.store.upsert_nflog(&batch.nflog).await.map(|_| ())
+                        }
+                        other => other.map(|_| ()),
+                    };
+                    match nflog {
+                        Ok(()) => app.durable.stored(batch.up_to),
+                        Err(error) => {
+                            tracing::error!(%error, "Storing alerts and notification log failed; retrying");
+                            app.durable.retry(batch);
+                            tokio::time::sleep(WRITER_RETRY_DELAY).await;
+                        }
+                    }
+                }
+            }
+        });
     }
 
     async fn load(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
@@ -129,6 +193,7 @@ impl Persistence {
         let nflog = app.nflog.lock().expect("notification log lock poisoned").snapshot();
         let nflog_encoded = nflog_started.elapsed();
         let silences_encoded = nflog_started - started;
+        let alerts = if self.persist_alerts { app.alerts.shared() } else { Vec::new() };
         let now = app.now();
         let work = async {
             // A snapshot's duration: encoding the state and writing it to the store.
@@ -138,6 +203,7 @@ impl Persistence {
             let writing = std::time::Instant::now();
             let nflog_written = self.store.upsert_nflog(&nflog).await?;
             metrics.nflog.snapshotted(nflog_encoded + writing.elapsed(), nflog.len());
+            self.store.upsert_alerts(&alerts).await?;
             let (silences, nflog) = (silences_written, nflog_written);
             let removed = self.store.gc(now).await?;
             Ok::<_, store::StoreError>((silences, nflog, removed))
@@ -148,6 +214,7 @@ impl Persistence {
                 nflog,
                 removed_silences = removed.silences,
                 removed_nflog = removed.nflog,
+                removed_alerts = removed.alerts,
                 "Wrote state to the store"
             ),
             Ok(Err(error)) => tracing::error!(%error, "Writing state to the store failed"),
@@ -209,11 +276,26 @@ fn changes_silences(method: &Method, path: &str) -> bool {
         || (method == Method::DELETE && path.contains("/api/v2/silence/"))
 }
 
+/// Whether a request posts alerts (`POST /api/v2/alerts`, under any route prefix).
+fn posts_alerts(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.ends_with("/api/v2/alerts")
+}
+
 async fn write_through(
     State((persistence, app)): State<(Arc<Persistence>, Arc<App>)>,
     request: Request,
     next: Next,
 ) -> Response {
+    if persistence.persist_alerts && posts_alerts(request.method(), request.uri().path()) {
+        let response = next.run(request).await;
+        let queued = app.durable.appended();
+        if app.durable.wait_stored(queued, ALERTS_STORED_TIMEOUT).await {
+            return response;
+        }
+        tracing::error!(?ALERTS_STORED_TIMEOUT, "Alerts not stored in time; answering 500");
+        let body = Json("storing the alerts timed out".to_owned());
+        return (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+    }
     if !changes_silences(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
@@ -250,5 +332,7 @@ mod tests {
         assert!(changes_silences(&Method::DELETE, "/api/v2/silence/0f1e"));
         assert!(!changes_silences(&Method::GET, "/api/v2/silences"));
         assert!(!changes_silences(&Method::POST, "/api/v2/alerts"));
+        assert!(posts_alerts(&Method::POST, "/prefix/api/v2/alerts"));
+        assert!(!posts_alerts(&Method::GET, "/api/v2/alerts"));
     }
 }

@@ -14,20 +14,23 @@ const READY_DEADLINE: Duration = Duration::from_secs(20);
 const EXIT_DEADLINE: Duration = Duration::from_secs(15);
 
 /// A Klaxon (or Alertmanager) process on a data directory that outlives it, killed by PID
-/// on drop.
-struct Klaxon {
+/// on drop. Its configuration is `<data>/alertmanager.yml`, a minimal one unless the test
+/// wrote its own there first.
+pub(crate) struct Klaxon {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Klaxon {
-    fn start(address: &str, data: &Path, extra: &[String]) -> Klaxon {
+    pub(crate) fn start(address: &str, data: &Path, extra: &[String]) -> Klaxon {
         Klaxon::start_program(Path::new(env!("CARGO_BIN_EXE_klaxon")), address, data, extra)
     }
 
     fn start_program(program: &Path, address: &str, data: &Path, extra: &[String]) -> Klaxon {
         let config = data.join("alertmanager.yml");
-        std::fs::write(&config, CONFIG).expect("write config");
+        if !config.exists() {
+            std::fs::write(&config, CONFIG).expect("write config");
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -63,7 +66,7 @@ impl Klaxon {
     }
 
     /// Sends `signal` and waits (bounded) for the process to end.
-    fn stop(mut self, signal: &str) {
+    pub(crate) fn stop(mut self, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.child.id().to_string())
@@ -103,7 +106,7 @@ fn silence_body(index: usize) -> String {
 }
 
 /// All silences, sorted by id, as the API lists them.
-async fn listing(client: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
+pub(crate) async fn listing(client: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
     let reply = request(client, "GET", &format!("{url}/api/v2/silences"), None).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let mut silences = reply.json().and_then(|v| v.as_array().cloned()).expect("a JSON array");
@@ -148,12 +151,12 @@ async fn sqlite_silences_survive_sigterm() {
 }
 
 /// A fresh PostgreSQL database, dropped on drop.
-struct Database {
-    name: String,
+pub(crate) struct Database {
+    pub(crate) name: String,
 }
 
 impl Database {
-    fn create() -> Database {
+    pub(crate) fn create() -> Database {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("klaxon_persistence_{}_{n}", std::process::id());
@@ -161,7 +164,7 @@ impl Database {
         Database { name }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
     }
 }
@@ -173,7 +176,7 @@ impl Drop for Database {
 }
 
 /// Runs one statement on the test server; fails loudly when PostgreSQL is not there.
-fn psql(database: &str, statement: &str) {
+pub(crate) fn psql(database: &str, statement: &str) {
     let output = Command::new(crate::support::require_program("psql"))
         .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1"])
         .arg("-c")

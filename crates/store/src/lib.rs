@@ -21,6 +21,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+mod alert_rows;
 mod rows;
 
 pub use rows::unix_nanos;
@@ -110,7 +111,14 @@ pub struct GcOutcome {
     pub silences: u64,
     /// Notification-log entries removed.
     pub nflog: u64,
+    /// Alerts removed.
+    pub alerts: u64,
 }
+
+/// How long a resolved alert stays stored: long enough that a restart within it still sends
+/// the group's resolved notification, short enough that a restart does not reload a day of
+/// history.
+pub const RESOLVED_ALERTS_KEPT: Duration = Duration::from_secs(3600);
 
 /// The storage backend, chosen at open time.
 #[derive(Debug, Clone)]
@@ -138,15 +146,46 @@ pub use rules::{HistoryEntry, HistoryQuery};
 /// A row as the upserts bind it: key, its last-writer-wins time, expiry, protobuf bytes.
 type UpsertRow<'a> = (&'a str, i64, i64, &'a [u8]);
 
-const UPSERT_SILENCE: &str = "INSERT INTO silences (id, updated_at_ns, expires_at_ns, mesh) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
-     updated_at_ns = excluded.updated_at_ns, expires_at_ns = excluded.expires_at_ns, \
-     mesh = excluded.mesh WHERE silences.updated_at_ns < excluded.updated_at_ns";
+/// A table the upserts write: its key column, last-writer-wins time column, expiry column
+/// and payload column, in the order [`UpsertRow`] binds them.
+struct Table {
+    name: &'static str,
+    columns: [&'static str; 4],
+}
 
-const UPSERT_NFLOG: &str = "INSERT INTO nflog (key, timestamp_ns, expires_at_ns, mesh) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET \
-     timestamp_ns = excluded.timestamp_ns, expires_at_ns = excluded.expires_at_ns, \
-     mesh = excluded.mesh WHERE nflog.timestamp_ns < excluded.timestamp_ns";
+const SILENCES: Table =
+    Table { name: "silences", columns: ["id", "updated_at_ns", "expires_at_ns", "mesh"] };
+const NFLOG: Table =
+    Table { name: "nflog", columns: ["key", "timestamp_ns", "expires_at_ns", "mesh"] };
+const ALERTS: Table =
+    Table { name: "alerts", columns: ["fingerprint", "updated_at_ns", "ends_at_ns", "body"] };
+
+/// Rows per upsert statement: one statement per row costs a round trip each (most of a
+/// 100k-row snapshot's time), while 4 × 500 parameters stay far below both databases' limits.
+const UPSERT_CHUNK_ROWS: usize = 500;
+
+/// `INSERT ... VALUES (...), ... ON CONFLICT DO UPDATE ... WHERE older` for `rows` rows.
+fn upsert_sql(table: &Table, rows: usize) -> String {
+    let [key, time, expiry, payload] = table.columns;
+    let name = table.name;
+    let mut sql = format!("INSERT INTO {name} ({key}, {time}, {expiry}, {payload}) VALUES ");
+    for row in 0..rows {
+        let first = row * 4 + 1;
+        let separator = if row == 0 { "" } else { ", " };
+        sql.push_str(&format!(
+            "{separator}(${first}, ${}, ${}, ${})",
+            first + 1,
+            first + 2,
+            first + 3
+        ));
+    }
+    sql.push_str(&format!(
+        " ON CONFLICT ({key}) DO UPDATE SET {time} = excluded.{time}, \
+         {expiry} = excluded.{expiry}, {payload} = excluded.{payload} \
+         WHERE {name}.{time} < excluded.{time}"
+    ));
+    sql
+}
 
 impl Store {
     /// Opens the store that the flags name: `url` when non-empty (`postgres://...` or
@@ -267,31 +306,31 @@ impl Store {
             .iter()
             .map(|r| (r.id.as_str(), r.updated_at_ns, r.expires_at_ns, &r.mesh[..]))
             .collect();
-        self.write_rows(UPSERT_SILENCE, "storing silences", &rows).await
+        self.write_rows(&SILENCES, "storing silences", &rows).await
     }
 
-    /// Runs `upsert` once per row, binding key, time, expiry and bytes, in one transaction;
-    /// returns how many rows the database changed (its `WHERE` skips older ones).
+    /// Upserts `rows` (keys unique) into `table` in one transaction, [`UPSERT_CHUNK_ROWS`] per
+    /// statement, in key order: concurrent writers then lock shared rows in the same order
+    /// and cannot deadlock. Returns how many rows the database changed (the `WHERE` skips
+    /// rows that are not older).
     async fn write_rows(
         &self,
-        upsert: &'static str,
+        table: &Table,
         operation: &'static str,
         rows: &[UpsertRow<'_>],
     ) -> Result<u64, StoreError> {
         let fail = |source| StoreError::Query { operation, source };
+        let mut rows = rows.to_vec();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(fail)?;
             let mut written = 0;
-            for (key, time_ns, expires_at_ns, mesh) in rows {
-                written += sqlx::query(upsert)
-                    .bind(*key)
-                    .bind(*time_ns)
-                    .bind(*expires_at_ns)
-                    .bind(*mesh)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(fail)?
-                    .rows_affected();
+            for chunk in rows.chunks(UPSERT_CHUNK_ROWS) {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(table, chunk.len())));
+                for (key, time_ns, expires_at_ns, payload) in chunk {
+                    query = query.bind(*key).bind(*time_ns).bind(*expires_at_ns).bind(*payload);
+                }
+                written += query.execute(&mut *tx).await.map_err(fail)?.rows_affected();
             }
             tx.commit().await.map_err(fail)?;
             Ok(written)
@@ -310,7 +349,7 @@ impl Store {
             .iter()
             .map(|r| (r.key.as_str(), r.timestamp_ns, r.expires_at_ns, &r.mesh[..]))
             .collect();
-        self.write_rows(UPSERT_NFLOG, "storing the notification log", &rows).await
+        self.write_rows(&NFLOG, "storing the notification log", &rows).await
     }
 
     /// Every stored silence as one delimited `MeshSilence` stream, ordered by id: what
@@ -329,6 +368,71 @@ impl Store {
         Ok(rows::delimited(&messages))
     }
 
+    /// The silences whose `updated_at` is after `since_ns` (Unix nanoseconds) as one
+    /// delimited `MeshSilence` stream, oldest change first, with the newest `updated_at`
+    /// among them: what an instance sharing the database merges to see the others' writes.
+    pub async fn silences_updated_since(
+        &self,
+        since_ns: i64,
+    ) -> Result<(Vec<u8>, Option<i64>), StoreError> {
+        let fail = |source| StoreError::Query { operation: "polling silences", source };
+        let sql = "SELECT id, updated_at_ns, mesh FROM silences WHERE updated_at_ns > $1 \
+                   ORDER BY updated_at_ns LIMIT $2";
+        let found: Vec<(String, i64, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(since_ns)
+                .bind(LOAD_ROWS_MAX)
+                .fetch_all(pool)
+                .await
+                .map_err(fail)?
+        });
+        let newest = found.iter().map(|(_, updated_at_ns, _)| *updated_at_ns).max();
+        let mut messages = Vec::with_capacity(found.len());
+        for (id, _, mesh) in found {
+            rows::check_silence(&id, &mesh)?;
+            messages.push(mesh);
+        }
+        Ok((rows::delimited(&messages), newest))
+    }
+
+    /// Stores alerts (the receiver's current copies) in one transaction; a row is replaced
+    /// only by a strictly newer `updated_at`, so instances sharing the database keep the
+    /// latest copy. Returns how many rows were written.
+    pub async fn upsert_alerts(
+        &self,
+        alerts: &[std::sync::Arc<model::Alert>],
+    ) -> Result<u64, StoreError> {
+        let mut newest: std::collections::HashMap<String, alert_rows::AlertRow> =
+            std::collections::HashMap::with_capacity(alerts.len());
+        for alert in alerts {
+            let row = alert_rows::alert_row(alert);
+            match newest.get(&row.fingerprint) {
+                Some(kept) if kept.updated_at_ns >= row.updated_at_ns => {}
+                _ => {
+                    newest.insert(row.fingerprint.clone(), row);
+                }
+            }
+        }
+        let rows: Vec<UpsertRow<'_>> = newest
+            .values()
+            .map(|r| (r.fingerprint.as_str(), r.updated_at_ns, r.ends_at_ns, &r.body[..]))
+            .collect();
+        self.write_rows(&ALERTS, "storing alerts", &rows).await
+    }
+
+    /// Every stored alert.
+    pub async fn load_alerts(&self) -> Result<Vec<model::Alert>, StoreError> {
+        let fail = |source| StoreError::Query { operation: "loading alerts", source };
+        let sql = "SELECT fingerprint, body FROM alerts ORDER BY fingerprint LIMIT $1";
+        let found: Vec<(String, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
+        });
+        found
+            .iter()
+            .map(|(fingerprint, body)| alert_rows::alert_from_body(fingerprint, body))
+            .collect()
+    }
+
     /// Every stored notification-log entry as one delimited `MeshEntry` stream, ordered by
     /// key: what `NotificationLog::load_snapshot` reads.
     pub async fn load_nflog(&self) -> Result<Vec<u8>, StoreError> {
@@ -345,7 +449,8 @@ impl Store {
         Ok(rows::delimited(&messages))
     }
 
-    /// Deletes rows whose `expires_at` is not after `now`, the in-memory GC's rule.
+    /// Deletes rows whose `expires_at` is not after `now`, the in-memory GC's rule, and alerts
+    /// resolved more than [`RESOLVED_ALERTS_KEPT`] before `now`.
     pub async fn gc(&self, now: DateTime<Utc>) -> Result<GcOutcome, StoreError> {
         let fail = |source| StoreError::Query { operation: "collecting expired rows", source };
         let now = unix_nanos(now);
@@ -363,8 +468,16 @@ impl Store {
                 .await
                 .map_err(fail)?
                 .rows_affected();
+            let resolved_before =
+                now.saturating_sub(RESOLVED_ALERTS_KEPT.as_nanos().try_into().unwrap_or(i64::MAX));
+            let alerts = sqlx::query("DELETE FROM alerts WHERE ends_at_ns <= $1")
+                .bind(resolved_before)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
             tx.commit().await.map_err(fail)?;
-            Ok(GcOutcome { silences, nflog })
+            Ok(GcOutcome { silences, nflog, alerts })
         })
     }
 

@@ -254,3 +254,39 @@ async fn binary_group_keys(scratch: &Scratch) {
     assert!(loaded.contains(&binary) && loaded.contains(&text));
 }
 both_backends!(sqlite_binary_group_keys, postgres_binary_group_keys, binary_group_keys);
+
+async fn polls_changes_since(scratch: &Scratch) {
+    let store = &scratch.store;
+    let mut stream = silencepb::encode_delimited(&mesh_silence("a", 1, "one"));
+    stream.extend(silencepb::encode_delimited(&mesh_silence("b", 3, "three")));
+    store.upsert_silences(&stream).await.unwrap();
+    let (all, newest) = store.silences_updated_since(i64::MIN).await.unwrap();
+    assert_eq!(loaded_silences(&all).len(), 2);
+    assert_eq!(newest, Some(store::unix_nanos(at(3))));
+    // Only rows changed after the cursor come back, oldest change first.
+    let c = mesh_silence("c", 2, "late writer");
+    let a = mesh_silence("a", 4, "updated");
+    let mut stream = silencepb::encode_delimited(&c);
+    stream.extend(silencepb::encode_delimited(&a));
+    store.upsert_silences(&stream).await.unwrap();
+    let (changed, newest) = store.silences_updated_since(store::unix_nanos(at(1))).await.unwrap();
+    let ids: Vec<String> =
+        loaded_silences(&changed).into_iter().map(|m| m.silence.unwrap().id).collect();
+    assert_eq!(ids, ["c", "b", "a"]);
+    assert_eq!(newest, Some(store::unix_nanos(at(4))));
+    let (nothing, newest) = store.silences_updated_since(store::unix_nanos(at(4))).await.unwrap();
+    assert!(nothing.is_empty());
+    assert_eq!(newest, None);
+}
+both_backends!(sqlite_polls_changes_since, postgres_polls_changes_since, polls_changes_since);
+
+async fn large_batches(scratch: &Scratch) {
+    // More rows than one statement carries, so several statements share the transaction.
+    let entries: Vec<MeshEntry> = (0..1201).map(|i| mesh_entry(&format!("g{i}"), 10)).collect();
+    let stream = nflogpb::encode_stream(&entries);
+    assert_eq!(scratch.store.upsert_nflog(&stream).await.unwrap(), 1201);
+    assert_eq!(scratch.store.upsert_nflog(&stream).await.unwrap(), 0, "nothing newer");
+    let loaded = nflogpb::decode_stream(&scratch.store.load_nflog().await.unwrap()).unwrap();
+    assert_eq!(loaded.len(), 1201);
+}
+both_backends!(sqlite_large_batches, postgres_large_batches, large_batches);

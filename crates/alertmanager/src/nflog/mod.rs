@@ -127,6 +127,12 @@ impl NotificationLog {
         self.state.get(&state_key(group_key.as_bytes(), receiver))?.entry.as_ref()
     }
 
+    /// The stored entry of `group_key` and `receiver` with its expiry, as gossip and the store
+    /// carry it.
+    pub fn mesh_entry(&self, receiver: &Receiver, group_key: &str) -> Option<&MeshEntry> {
+        self.state.get(&state_key(group_key.as_bytes(), receiver))
+    }
+
     /// Merges a peer's gossip or full state. Entries already expired at `now` are ignored; an
     /// entry replaces ours only if its timestamp is strictly newer. A malformed buffer is
     /// rejected whole and changes nothing.

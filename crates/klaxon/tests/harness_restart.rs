@@ -1,0 +1,113 @@
+//! The shared black-box harness's `restart-persistence` run against a single Klaxon node with
+//! no peers (clustering off): 20 silences are created, the node is stopped (SIGTERM, or
+//! SIGKILL), restarted alone on its data directory, and every silence must be back and active.
+//! Alertmanager 0.25 keeps 20/20 after SIGTERM and 0/20 after SIGKILL (bench/README.md).
+//! Addresses 127.0.0.130-131.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::support::{ScratchDir, require_program};
+
+const SILENCES: u64 = 20;
+
+/// `$AMHARNESS`, else `../shared/tools/amharness.py` next to the repository, as the bench
+/// scripts find it; panics when it is missing (a test that needs it never skips).
+fn harness() -> PathBuf {
+    let path = std::env::var_os("AMHARNESS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/amharness.py")
+    });
+    assert!(
+        path.is_file(),
+        "the shared harness is missing at {}: check out ../shared next to the repository \
+         (or set AMHARNESS to amharness.py)",
+        path.display()
+    );
+    path
+}
+
+/// A harness state directory whose cluster is taken down (by the harness, by PID) on drop.
+struct HarnessCluster {
+    python: PathBuf,
+    harness: PathBuf,
+    state: ScratchDir,
+}
+
+impl HarnessCluster {
+    fn command(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(&self.python);
+        command.arg(&self.harness).arg("--state-dir").arg(&self.state.0).arg(subcommand);
+        command
+    }
+
+    /// Runs a subcommand and returns its final JSON line; panics with its stderr on failure.
+    fn run(&self, subcommand: &str, args: &[&str]) -> serde_json::Value {
+        let output = self.command(subcommand).args(args).output().expect("run amharness");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "amharness {subcommand} failed:\n{stderr}");
+        let last = stdout.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+        serde_json::from_str(last).unwrap_or_else(|error| {
+            panic!("amharness {subcommand} printed no JSON line ({error}):\n{stdout}\n{stderr}")
+        })
+    }
+}
+
+impl Drop for HarnessCluster {
+    fn drop(&mut self) {
+        let _ = self.command("cluster-down").output();
+    }
+}
+
+/// Runs one `restart-persistence` variant on a one-node Klaxon "cluster" on `host` and checks
+/// that every silence survived both the restart alone on disk and the normal restart.
+fn keeps_every_silence(host: &str, variant: &str) {
+    let cluster = HarnessCluster {
+        python: require_program("python3"),
+        harness: harness(),
+        state: ScratchDir::new("amharness"),
+    };
+    let klaxon = env!("CARGO_BIN_EXE_klaxon");
+    let template = format!(
+        "{klaxon} --config.file={{config}} --storage.path={{data}} --web.listen-address={{http}} \
+         --web.external-url={{url}} --cluster.listen-address="
+    );
+    cluster.run(
+        "cluster-up",
+        &[
+            "--impl",
+            "custom",
+            "--cmd",
+            &template,
+            "--n",
+            "1",
+            "--host",
+            host,
+            "--base-port",
+            "19093",
+            "--settle-timeout",
+            "1",
+        ],
+    );
+    let silences = SILENCES.to_string();
+    let result = cluster.run(
+        "restart-persistence",
+        &["--silences", &silences, "--variants", variant, "--recover-timeout", "20"],
+    );
+    let outcome = &result["variants"][variant];
+    assert!(outcome.is_object(), "no {variant} result in {result}");
+    assert_eq!(outcome["isolated_present"], SILENCES, "restarted alone on disk: {result}");
+    assert_eq!(outcome["isolated_active"], SILENCES, "restarted alone on disk: {result}");
+    assert_eq!(outcome["present_at_ready"], SILENCES, "restarted: {result}");
+    assert_eq!(outcome["present_after_rejoin"], SILENCES, "restarted: {result}");
+}
+
+#[test]
+fn harness_restart_persistence_graceful_keeps_all_silences() {
+    keeps_every_silence("127.0.0.130", "graceful");
+}
+
+#[test]
+fn harness_restart_persistence_sigkill_keeps_all_silences() {
+    keeps_every_silence("127.0.0.131", "sigkill");
+}
