@@ -254,8 +254,8 @@ fn receive(app: &App, alerts: &[OutgoingAlert]) {
         .collect();
     let firing = converted.iter().filter(|a| a.ends_at > now).count() as u64;
     let resolved = converted.len() as u64 - firing;
-    app.metrics.alerts_received.with_label_values(&["firing"]).inc_by(firing);
-    app.metrics.alerts_received.with_label_values(&["resolved"]).inc_by(resolved);
+    app.metrics.alerts_received.with_label_values(&["firing", "v2"]).inc_by(firing);
+    app.metrics.alerts_received.with_label_values(&["resolved", "v2"]).inc_by(resolved);
     let stored = app.alerts.put(converted, now);
     app.alerts_accepted(&stored, now);
 }
