@@ -95,6 +95,13 @@ impl<D: Delegate> Node<D> {
         }
     }
 
+    /// Runs a gossip round at once instead of waiting for the gossip timer, so a broadcast
+    /// queued just now reaches peers without the up-to-one-interval delay. The timer keeps
+    /// its schedule; the remaining retransmits go out on it.
+    pub fn gossip_now(&mut self, now: Duration) {
+        self.gossip(now);
+    }
+
     /// The push/pull period for the current cluster size.
     pub(crate) fn push_pull_interval(&self) -> Duration {
         let n = self.members.len();

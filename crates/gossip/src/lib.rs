@@ -42,6 +42,7 @@ pub mod lzw;
 pub mod members;
 pub mod messages;
 pub mod msgpack;
+pub mod net;
 pub mod node;
 pub mod packet;
 mod probe;
@@ -59,6 +60,7 @@ pub use messages::{
     MessageType, NackResp, NodeState, Ping, PushNodeState, PushPullHeader, Suspect, Typed,
     UserMsgHeader, vsn_array,
 };
+pub use net::{Cluster, Events, MAX_GOSSIP_MESSAGE, NetConfig};
 pub use node::{Config, Delegate, EventKind, MemberEvent, NoDelegate, Node, Output};
 pub use packet::{
     Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,

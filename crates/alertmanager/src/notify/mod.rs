@@ -118,4 +118,36 @@ pub trait NotifyEnv: Send + Sync + 'static {
     fn record(&self, event: NotifyEvent<'_>);
     /// A fresh seed for the retry jitter.
     fn rng_seed(&self) -> u64;
+    /// The gossip settle gate: `None` without clustering; otherwise a flag the pipeline waits
+    /// to see true before anything else (0.25's `ClusterGossipSettleStage`).
+    fn settled(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        None
+    }
+    /// The cluster members sorted before us right now (0.25's position is their count);
+    /// empty without clustering.
+    fn peers_ahead(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// `--cluster.peer-timeout`: the wait per position.
+    fn peer_timeout(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// How often the wait stage re-reads the membership while it waits.
+pub const WAIT_RECHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// When the wait stage that started at `started` with `ahead` peers before us may end, given
+/// which of them are still members (`still_ahead`): 0.25 waits `position × peer_timeout`;
+/// Klaxon counts only the original peers still present, so the wait shrinks as they are
+/// declared dead or leave, and ends at once when none is left. Peers that joined ahead of us
+/// during the wait do not extend it.
+pub fn wait_until(
+    started: tokio::time::Instant,
+    ahead: &[String],
+    still_ahead: &[String],
+    peer_timeout: Duration,
+) -> tokio::time::Instant {
+    let remaining = ahead.iter().filter(|name| still_ahead.contains(name)).count();
+    started + peer_timeout * u32::try_from(remaining).unwrap_or(u32::MAX)
 }
