@@ -4,6 +4,7 @@
 mod amtool;
 mod api_differential;
 mod cli;
+mod cluster;
 mod notify_differential;
 mod persistence;
 mod readme;

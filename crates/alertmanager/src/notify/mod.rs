@@ -138,16 +138,19 @@ pub trait NotifyEnv: Send + Sync + 'static {
 pub const WAIT_RECHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// When the wait stage that started at `started` with `ahead` peers before us may end, given
-/// which of them are still members (`still_ahead`): 0.25 waits `position × peer_timeout`;
-/// Klaxon counts only the original peers still present, so the wait shrinks as they are
-/// declared dead or leave, and ends at once when none is left. Peers that joined ahead of us
-/// during the wait do not extend it.
+/// which members are still sorted before us (`still_ahead`): 0.25 waits
+/// `position × peer_timeout`; Klaxon ends the wait at once when none of the original peers
+/// ahead is still a member (all dead or left), and otherwise keeps the full wait, because a
+/// shorter one would collide with the next peer's. Peers that joined ahead of us during the
+/// wait do not extend it.
 pub fn wait_until(
     started: tokio::time::Instant,
     ahead: &[String],
     still_ahead: &[String],
     peer_timeout: Duration,
 ) -> tokio::time::Instant {
-    let remaining = ahead.iter().filter(|name| still_ahead.contains(name)).count();
-    started + peer_timeout * u32::try_from(remaining).unwrap_or(u32::MAX)
+    if !ahead.iter().any(|name| still_ahead.contains(name)) {
+        return started;
+    }
+    started + peer_timeout * u32::try_from(ahead.len()).unwrap_or(u32::MAX)
 }
