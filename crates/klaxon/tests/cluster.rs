@@ -285,3 +285,53 @@ async fn one_alertmanager_and_two_klaxons() {
     const IPS: &[&str] = &["127.0.0.64", "127.0.0.65", "127.0.0.66"];
     mixed_cluster(&[Klaxon, Alertmanager, Klaxon], IPS, "127.0.0.67:19099").await;
 }
+
+/// Kills the child on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Beyond 0.25 (which always answers 200, its #4315): `/-/ready` answers 503 while the node
+/// settles and 200 after, in step with the status the API reports.
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_waits_for_gossip_to_settle() {
+    let dir = ScratchDir::new("cluster-ready");
+    let config = dir.write("alertmanager.yml", &config("127.0.0.70:19099"));
+    let data = dir.0.join("data");
+    let log = std::fs::File::create(dir.0.join("klaxon.log")).unwrap();
+    // Settling polls every 10 × gossip interval and needs five polls: 10s here, long after
+    // the HTTP API answers.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_klaxon"))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", data.display()))
+        .args(["--web.listen-address=127.0.0.70:9093", "--cluster.listen-address=127.0.0.70:9094"])
+        .args(["--cluster.gossip-interval=200ms", "--cluster.settle-timeout=1m"])
+        .stderr(log)
+        .spawn()
+        .expect("start klaxon");
+    let _child = Child(child);
+    let client = reqwest::Client::new();
+    let url = "http://127.0.0.70:9093";
+    let deadline = Instant::now() + CONVERGE;
+    let first = loop {
+        assert!(Instant::now() < deadline, "klaxon did not answer HTTP");
+        if let Ok(response) = client.get(format!("{url}/-/ready")).send().await {
+            break response.status().as_u16();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(first, 503, "not ready while settling");
+    let status = request(&client, "GET", &format!("{url}/api/v2/status"), None).await;
+    assert_eq!(status.json().unwrap()["cluster"]["status"], "settling");
+    eventually("ready after settling", || async {
+        request(&client, "GET", &format!("{url}/-/ready"), None).await.status == 200
+    })
+    .await;
+    let status = request(&client, "GET", &format!("{url}/api/v2/status"), None).await;
+    assert_eq!(status.json().unwrap()["cluster"]["status"], "ready");
+}

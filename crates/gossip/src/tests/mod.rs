@@ -6,6 +6,7 @@ mod fuzz;
 mod golden;
 mod keyring;
 mod lzw_go;
+mod net;
 mod roundtrip;
 mod swim_rules;
 mod swim_sim;
