@@ -166,6 +166,15 @@ async fn every_node_lists_every_member(client: &reqwest::Client, nodes: &[Node])
         assert!(output.status.success(), "amtool cluster show: {text}");
         assert!(text.contains(&name), "amtool cluster show names the node: {text}");
         assert!(text.contains("ready"), "amtool cluster show says ready: {text}");
+        // The cluster metrics, under 0.25's names.
+        let members = format!("alertmanager_cluster_members {}", nodes.len());
+        eventually(&format!("{} exports {members}", node.server.url), || async {
+            let url = format!("{}/metrics", node.server.url);
+            let text = request(client, "GET", &url, None).await.text;
+            text.lines().any(|l| l == members)
+                && text.lines().any(|l| l == "alertmanager_cluster_enabled 1")
+        })
+        .await;
     }
 }
 
