@@ -185,16 +185,19 @@ async fn silence_state(client: &reqwest::Client, node: &Node, id: &str) -> Optio
 }
 
 /// A silence created on each node in turn reaches every node; its expiry, done on the next
-/// node, does too.
+/// node, does too. The first silence is small enough for gossip packets; the others carry a
+/// long comment, which makes them oversized (over 700 bytes), so they travel as reliable TCP
+/// user messages to every member instead.
 async fn silences_replicate(client: &reqwest::Client, nodes: &[Node]) {
     for (i, origin) in nodes.iter().enumerate() {
         let now = chrono::Utc::now();
+        let comment = if i == 0 { "replication".to_owned() } else { "long ".repeat(200) };
         let body = json!({
             "matchers": [{"name": "origin", "value": origin.ip, "isRegex": false, "isEqual": true}],
             "startsAt": now.to_rfc3339(),
             "endsAt": (now + chrono::Duration::hours(1)).to_rfc3339(),
             "createdBy": "cluster-test",
-            "comment": "replication",
+            "comment": comment,
         })
         .to_string();
         let url = format!("{}/api/v2/silences", origin.server.url);
