@@ -7,8 +7,8 @@
 //! and [`Events`] (user messages, remote state, member changes), whose callbacks run on the
 //! driver's tasks with no lock held, so they may call back into the [`Cluster`].
 
-use crate::members::{Member, MemberState};
-use crate::node::{Delegate, MemberEvent, Node, Output};
+use crate::members::Member;
+use crate::node::{Delegate, EventKind, MemberEvent, Node, Output};
 use crate::packet::Inbound;
 use crate::stream::{Direction, StreamLimits, StreamRead, read_stream};
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,6 +102,8 @@ struct Inner<D: Delegate + Send + 'static> {
     origin: Instant,
     udp: UdpSocket,
     label: String,
+    /// Our own address, never a reconnect target.
+    advertised: SocketAddr,
     config: NetConfig,
     events: Arc<dyn Events>,
     wake: Notify,
@@ -111,10 +113,12 @@ struct Inner<D: Delegate + Send + 'static> {
     seeds: Mutex<Seeds>,
 }
 
-/// The resolved seed addresses and when each was last seen missing from the members.
+/// The addresses the reconnect timer re-joins: the resolved seeds, and every member that
+/// died or left (Alertmanager's failed peers), each with when it was first seen missing.
 #[derive(Default)]
 struct Seeds {
     addrs: BTreeSet<SocketAddr>,
+    failed: BTreeSet<SocketAddr>,
     missing_since: BTreeMap<SocketAddr, Instant>,
 }
 
@@ -132,6 +136,7 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
         let node = make_node();
         let inner = Arc::new(Inner {
             label: node.config.label.clone(),
+            advertised: node.addr,
             node: Mutex::new(node),
             origin: Instant::now(),
             udp,
@@ -178,17 +183,14 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
 
     /// Sends an application message as Alertmanager's cluster channel does: up to
     /// [`MAX_GOSSIP_MESSAGE`] bytes it is queued for gossip (and, with `push_now`, a gossip
-    /// round runs at once); larger ones go over TCP to every other alive member.
+    /// round runs at once); larger ones go over TCP to every other member.
     pub fn broadcast(&self, bytes: Vec<u8>, push_now: bool) {
         self.with_node(|node, now| {
             if bytes.len() > MAX_GOSSIP_MESSAGE {
                 let name = node.name().to_owned();
-                let peers: Vec<SocketAddr> = node
-                    .members()
-                    .into_iter()
-                    .filter(|m| m.name != name && m.state == MemberState::Alive)
-                    .map(|m| m.addr)
-                    .collect();
+                // Every member but us, suspect ones included, as Alertmanager's `Members()`.
+                let peers: Vec<SocketAddr> =
+                    node.members().into_iter().filter(|m| m.name != name).map(|m| m.addr).collect();
                 for to in peers {
                     node.send_reliable(to, bytes.clone());
                 }
@@ -301,7 +303,7 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
     /// re-resolves on the refresh timer.
     async fn run_peers(inner: Arc<Inner<D>>) {
         let resolved = resolve(&inner.config.peers, inner.config.resolve_timeout, true).await;
-        let advertised = lock(&inner.node).addr;
+        let advertised = inner.advertised;
         let first: Vec<SocketAddr> =
             resolved.iter().copied().filter(|a| *a != advertised).collect();
         lock(&inner.seeds).addrs = first.iter().copied().collect();
@@ -323,7 +325,7 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
                 _ = reconnect.tick() => Self::join_missing(&inner, false),
                 _ = refresh.tick() => {
                     let fresh = resolve(&inner.config.peers, inner.config.resolve_timeout, false).await;
-                    let advertised = lock(&inner.node).addr;
+                    let advertised = inner.advertised;
                     lock(&inner.seeds).addrs = fresh.into_iter().filter(|a| *a != advertised).collect();
                     Self::join_missing(&inner, true);
                 }
@@ -338,15 +340,22 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
             Inner::with_node(inner, |node, _| node.members().into_iter().map(|m| m.addr).collect());
         let mut seeds = lock(&inner.seeds);
         let now = Instant::now();
-        let addrs: Vec<SocketAddr> = seeds.addrs.iter().copied().collect();
+        let timeout = inner.config.reconnect_timeout;
+        let addrs: BTreeSet<SocketAddr> = seeds.addrs.union(&seeds.failed).copied().collect();
         let mut targets = Vec::new();
         for addr in addrs {
             if present.contains(&addr) {
                 seeds.missing_since.remove(&addr);
+                seeds.failed.remove(&addr);
                 continue;
             }
             let since = *seeds.missing_since.entry(addr).or_insert(now);
-            if refresh || now.duration_since(since) <= inner.config.reconnect_timeout {
+            let expired = now.duration_since(since) > timeout;
+            if expired {
+                // Alertmanager forgets a failed peer after the reconnect timeout.
+                seeds.failed.remove(&addr);
+            }
+            if (refresh && seeds.addrs.contains(&addr)) || !expired {
                 targets.push(addr);
             }
         }
@@ -414,7 +423,23 @@ impl<D: Delegate + Send + 'static> Inner<D> {
                     drop(permit);
                 });
             }
-            Output::Event(event) => this.events.member(&event),
+            Output::Event(event) => {
+                let addr = event.member.addr;
+                let mut seeds = lock(&this.seeds);
+                match event.kind {
+                    EventKind::Leave if addr != this.advertised => {
+                        seeds.failed.insert(addr);
+                        seeds.missing_since.insert(addr, Instant::now());
+                    }
+                    EventKind::Join => {
+                        seeds.failed.remove(&addr);
+                        seeds.missing_since.remove(&addr);
+                    }
+                    EventKind::Leave | EventKind::Update => {}
+                }
+                drop(seeds);
+                this.events.member(&event);
+            }
             Output::UserMessage(bytes) => this.events.user_message(bytes),
             Output::MergeRemoteState { state, join } => this.events.remote_state(state, join),
             Output::PingComplete { node, rtt } => this.events.ping_complete(&node, rtt),

@@ -69,9 +69,10 @@ async fn until(what: &str, check: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_drivers_join_gossip_send_reliably_and_leave() {
-    // b starts first and keeps retrying a, which is not up yet: the reconnect timer's work.
-    let (b, b_seen) = start("b", "127.0.0.69:7946", vec!["127.0.0.68:7946".into()]).await;
-    let (a, a_seen) = start("a", "127.0.0.68:7946", vec![]).await;
+    // a starts first and keeps retrying its seed b, which is not up yet: the reconnect
+    // timer's work.
+    let (a, a_seen) = start("a", "127.0.0.68:7946", vec!["127.0.0.69:7946".into()]).await;
+    let (b, b_seen) = start("b", "127.0.0.69:7946", vec![]).await;
     until("both list both", || a.members().len() == 2 && b.members().len() == 2).await;
     assert_eq!((a.position(), b.position()), (0, 1));
     until("join exchanged state", || {
@@ -97,5 +98,27 @@ async fn two_drivers_join_gossip_send_reliably_and_leave() {
     })
     .await;
     assert!(b_seen.events.lock().unwrap().contains(&(EventKind::Leave, "a".to_owned())));
+    drop(a);
+
+    // A new node at a's address, with no seeds: b re-joins it because a is on its list of
+    // failed peers (Alertmanager's reconnect), although a was never b's seed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (a2, _) = loop {
+        // The old node's sockets close once its last task has wound down.
+        let attempt = tokio::time::timeout(Duration::from_secs(1), async {
+            let addr: SocketAddr = "127.0.0.68:7946".parse().unwrap();
+            tokio::net::UdpSocket::bind(addr).await.is_ok()
+        });
+        if attempt.await.unwrap_or(false) {
+            break start("a2", "127.0.0.68:7946", vec![]).await;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "a's sockets never closed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    until("b reconnected to the failed peer's address", || {
+        b.members().iter().any(|m| m.name == "a2") && a2.members().len() == 2
+    })
+    .await;
+    a2.stop();
     b.stop();
 }
