@@ -271,3 +271,69 @@ impl ClusterPeer {
         &self.gossip
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+    use crate::flags::Cli;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn settings(args: &[&str]) -> Result<Option<Settings>, String> {
+        let mut argv = vec!["klaxon"];
+        argv.extend_from_slice(args);
+        Settings::from_flags(&Cli::try_parse_from(argv).unwrap().server.cluster)
+    }
+
+    #[test]
+    fn alertmanager_defaults() {
+        let s = settings(&["--cluster.listen-address=127.0.0.1:9094"]).unwrap().unwrap();
+        assert_eq!(s.name.len(), 26, "a ULID");
+        assert_eq!(s.advertise, s.bind);
+        assert_eq!(s.gossip.gossip_interval, Duration::from_millis(200));
+        assert_eq!(s.gossip.push_pull_interval, Duration::from_secs(60));
+        assert_eq!(s.gossip.probe_interval, Duration::from_secs(1));
+        assert_eq!(s.gossip.probe_timeout, Duration::from_millis(500));
+        assert_eq!((s.gossip.gossip_nodes, s.gossip.user_retransmit_mult), (3, 3));
+        assert_eq!(s.gossip.label, "");
+        assert_eq!(s.peer_timeout, Duration::from_secs(15));
+        assert_eq!(s.settle_timeout, Duration::from_secs(60));
+        assert_eq!(s.net.tcp_timeout, Duration::from_secs(10));
+        assert_eq!(s.net.reconnect_interval, Duration::from_secs(10));
+        assert_eq!(s.net.reconnect_timeout, Duration::from_secs(6 * 3600));
+        assert_eq!(s.net.resolve_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn flags_are_honoured() {
+        let peers: Vec<String> =
+            (0..8).map(|i| format!("--cluster.peer=10.0.0.{i}:9094")).collect();
+        let mut args = vec![
+            "--cluster.listen-address=0.0.0.0:9094",
+            "--cluster.advertise-address=10.1.2.3:9000",
+            "--cluster.peer-name=am-a",
+            "--cluster.label=prod",
+            "--cluster.gossip-interval=50ms",
+            "--cluster.peer-timeout=3s",
+        ];
+        args.extend(peers.iter().map(String::as_str));
+        let s = settings(&args).unwrap().unwrap();
+        assert_eq!(s.name, "am-a");
+        assert_eq!(s.advertise, "10.1.2.3:9000".parse().unwrap());
+        assert_eq!(s.gossip.label, "prod");
+        assert_eq!(s.gossip.gossip_interval, Duration::from_millis(50));
+        assert_eq!(s.peer_timeout, Duration::from_secs(3));
+        // Alertmanager's retransmit: max(len(peers) / 2, 3).
+        assert_eq!((s.gossip.gossip_nodes, s.gossip.user_retransmit_mult), (4, 4));
+        assert_eq!(s.net.peers.len(), 8);
+    }
+
+    #[test]
+    fn disabled_and_bad_values() {
+        assert!(settings(&["--cluster.listen-address="]).unwrap().is_none());
+        let error = settings(&["--cluster.advertise-address=host:9094"]).unwrap_err();
+        assert!(error.contains("--cluster.advertise-address"), "{error}");
+        let error = settings(&["--cluster.listen-address=nope"]).unwrap_err();
+        assert!(error.contains("--cluster.listen-address"), "{error}");
+    }
+}
