@@ -6,6 +6,7 @@
 # Results (one JSON line per command) go to bench/runs/<date>-cluster-ha/ with summary.md.
 #
 #   bench/cluster_ha.sh          # N=3 nodes, REPS=1, TRIALS=20 silences, HA_GROUPS=50
+#                                # IMPLS="klaxon" measures one implementation only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -49,7 +50,7 @@ trap down EXIT
 } >"$out/machine.txt"
 
 for r in $(seq 1 "$reps"); do
-  for impl in alertmanager klaxon; do
+  for impl in ${IMPLS:-alertmanager klaxon}; do
     up "$impl"
     "${h[@]}" silence-propagation --trials "$trials" >"$out/$impl-silence-$r.json" 2>>"$out/$impl-silence.err"
     # Window: group_wait 2s + (n-1) × peer_timeout 15s + margin, as the baseline used.

@@ -33,6 +33,7 @@ def row(run, impl):
 
 run = sys.argv[1]
 rows = {impl: row(run, impl) for impl in ("alertmanager", "klaxon")}
+# A run of one implementation leaves the other's column empty.
 cols = list(rows["alertmanager"].keys())
 print("| figure | Alertmanager 0.25 | Klaxon |")
 print("|---|---|---|")

@@ -182,10 +182,11 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
     }
 
     /// Sends an application message as Alertmanager's cluster channel does: up to
-    /// [`MAX_GOSSIP_MESSAGE`] bytes it is queued for gossip (and, with `push_now`, a gossip
-    /// round runs at once); larger ones go over TCP to every other member.
+    /// [`MAX_GOSSIP_MESSAGE`] bytes it is queued for gossip (and, with `push_now`, also sent
+    /// at once in a packet to every live peer); larger ones go over TCP to every other
+    /// member.
     pub fn broadcast(&self, bytes: Vec<u8>, push_now: bool) {
-        self.with_node(|node, now| {
+        self.with_node(|node, _| {
             if bytes.len() > MAX_GOSSIP_MESSAGE {
                 let name = node.name().to_owned();
                 // Every member but us, suspect ones included, as Alertmanager's `Members()`.
@@ -194,11 +195,10 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
                 for to in peers {
                     node.send_reliable(to, bytes.clone());
                 }
+            } else if push_now {
+                node.broadcast_user_to_all(bytes);
             } else {
                 node.broadcast_user(bytes);
-                if push_now {
-                    node.gossip_now(now);
-                }
             }
         });
     }
