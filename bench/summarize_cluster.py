@@ -16,6 +16,8 @@ def med(values):
 
 def row(run, impl):
     sil, dd = load(run, impl, "silence"), load(run, impl, "dedup")
+    if not sil and not dd:
+        return None
     phase = lambda d, p: d.get("phases", {}).get(p, {})
     return {
         "create p50 ms": med([s["create_visible_all_ms"].get("p50") for s in sil]),
@@ -33,8 +35,9 @@ def row(run, impl):
 
 run = sys.argv[1]
 rows = {impl: row(run, impl) for impl in ("alertmanager", "klaxon")}
-# A run of one implementation leaves the other's column empty.
-cols = list(rows["alertmanager"].keys())
+# A run of one implementation (IMPLS=...) leaves the other's column empty.
+cols = list(next(r for r in rows.values() if r).keys())
+rows = {impl: r or {c: "–" for c in cols} for impl, r in rows.items()}
 print("| figure | Alertmanager 0.25 | Klaxon |")
 print("|---|---|---|")
 for c in cols:
