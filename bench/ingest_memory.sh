@@ -27,9 +27,8 @@ up() { # impl n
   if [ "$1" = alertmanager ]; then
     "${h[@]}" cluster-up --impl alertmanager --n "$2" --base-port 19093 >/dev/null 2>>"$out/cluster.err"
   else
-    # Klaxon has no gossip yet: there is no cluster to settle.
     "${h[@]}" cluster-up --impl custom --cmd "$klaxon_cmd" --n "$2" --base-port 19093 \
-      --settle-timeout 1 >/dev/null 2>>"$out/cluster.err"
+      >/dev/null 2>>"$out/cluster.err"
   fi
 }
 down() { "${h[@]}" cluster-down >/dev/null 2>>"$out/cluster.err" || true; }

@@ -95,6 +95,35 @@ impl<D: Delegate> Node<D> {
         }
     }
 
+    /// Sends a user message at once, one packet to every alive or suspect peer, and also
+    /// queues it for gossip like [`Node::broadcast_user`]. A gossip round reaches only
+    /// `gossip_nodes` random members, dead ones included, and spends the message's
+    /// retransmits doing so, so in larger clusters a live peer can miss a new entry until
+    /// someone re-gossips it; sending to everyone first closes that gap.
+    pub fn broadcast_user_to_all(&mut self, bytes: Vec<u8>) {
+        let mut part = Vec::with_capacity(bytes.len() + 1);
+        part.push(MessageType::User as u8);
+        part.extend_from_slice(&bytes);
+        let targets: Vec<SocketAddr> = self
+            .members
+            .iter()
+            .filter(|m| m.name != self.name)
+            .filter(|m| matches!(m.state, MemberState::Alive | MemberState::Suspect))
+            .map(|m| m.addr)
+            .collect();
+        for to in targets {
+            self.send_packet(to, std::slice::from_ref(&part));
+        }
+        self.user_queue.push(None, bytes);
+    }
+
+    /// Runs a gossip round at once instead of waiting for the gossip timer, so a broadcast
+    /// queued just now reaches peers without the up-to-one-interval delay. The timer keeps
+    /// its schedule; the remaining retransmits go out on it.
+    pub fn gossip_now(&mut self, now: Duration) {
+        self.gossip(now);
+    }
+
     /// The push/pull period for the current cluster size.
     pub(crate) fn push_pull_interval(&self) -> Duration {
         let n = self.members.len();

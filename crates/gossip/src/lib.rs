@@ -1,6 +1,11 @@
 //! HashiCorp memberlist (v0.6.0) for Klaxon: the wire format as a sans-IO codec, and the SWIM
 //! membership protocol as a sans-IO state machine, so Klaxon nodes can join clusters of Go
-//! Alertmanagers. Nothing here opens a socket, reads a clock or knows about alerts.
+//! Alertmanagers. Nothing outside [`net`] opens a socket or reads a clock, and nothing here
+//! knows about alerts.
+//!
+//! Network:
+//! - [`net`]: the tokio driver ([`Cluster`]) that runs a [`Node`] on a UDP socket and a TCP
+//!   listener; the only module that touches sockets or the clock.
 //!
 //! Codec:
 //! - [`msgpack`]: the go-msgpack subset, byte-exact on output, lenient and bounded on input.
@@ -42,6 +47,7 @@ pub mod lzw;
 pub mod members;
 pub mod messages;
 pub mod msgpack;
+pub mod net;
 pub mod node;
 pub mod packet;
 mod probe;
@@ -59,6 +65,7 @@ pub use messages::{
     MessageType, NackResp, NodeState, Ping, PushNodeState, PushPullHeader, Suspect, Typed,
     UserMsgHeader, vsn_array,
 };
+pub use net::{Cluster, Events, MAX_GOSSIP_MESSAGE, NetConfig};
 pub use node::{Config, Delegate, EventKind, MemberEvent, NoDelegate, Node, Output};
 pub use packet::{
     Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,

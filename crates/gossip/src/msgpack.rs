@@ -159,12 +159,13 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-/// Builds a Go struct as a msgpack map: fields are added in declaration order, and the map
-/// header is written once the count (which omitempty fields change) is known.
+/// Builds a Go struct as a msgpack map. go-msgpack writes a struct's fields sorted by name
+/// (its field table is sorted for lookup, and encoding walks it in that order), as captures
+/// from Alertmanager 0.25 show, so fields are collected and sorted when the map is finished;
+/// the count, which omitempty fields change, is known only then too.
 #[derive(Debug, Default)]
 pub struct StructWriter {
-    fields: u32,
-    body: Vec<u8>,
+    fields: Vec<(String, Vec<u8>)>,
 }
 
 impl StructWriter {
@@ -174,9 +175,9 @@ impl StructWriter {
     }
 
     fn key(&mut self, name: &str) -> &mut Vec<u8> {
-        self.fields += 1;
-        write_raw(&mut self.body, name.as_bytes());
-        &mut self.body
+        self.fields.push((name.to_owned(), Vec::new()));
+        let last = self.fields.len() - 1;
+        &mut self.fields[last].1
     }
 
     /// A `uintN` field.
@@ -230,10 +231,16 @@ impl StructWriter {
         self
     }
 
-    /// Appends the finished map to `out`.
+    /// Appends the finished map to `out`, fields in byte-wise name order.
     pub fn finish(&self, out: &mut Vec<u8>) {
-        write_map_len(out, self.fields);
-        out.extend_from_slice(&self.body);
+        let mut order: Vec<&(String, Vec<u8>)> = self.fields.iter().collect();
+        order.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        // A struct has far fewer than 2^32 fields.
+        write_map_len(out, u32::try_from(order.len()).unwrap_or(u32::MAX));
+        for (name, value) in order {
+            write_raw(out, name.as_bytes());
+            out.extend_from_slice(value);
+        }
     }
 }
 

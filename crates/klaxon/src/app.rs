@@ -97,6 +97,8 @@ pub struct App {
     pub rules: std::sync::OnceLock<Arc<crate::rules::Generator>>,
     /// Alerts and notification-log entries waiting to be stored.
     pub durable: crate::durable::Outbox,
+    /// The cluster peer, once started (never, with `--cluster.listen-address=""`).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::ClusterPeer>>,
 }
 
 impl App {
@@ -131,6 +133,7 @@ impl App {
             clock,
             external_url,
             rules: std::sync::OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
         }))
     }
 
@@ -248,6 +251,15 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     let app = App::new(&flags, Arc::new(SystemClock))?;
     let persistence = crate::persistence::Persistence::open(&flags).await?;
     persistence.restore(&app).await?;
+    // After the restore, as 0.25 registers its states before joining: the first push/pull
+    // must carry them.
+    if let Some(settings) = crate::cluster::Settings::from_flags(&flags.cluster)? {
+        let peer =
+            crate::cluster::ClusterPeer::start(settings, &app, persistence.merged_silences())
+                .await?;
+        app.metrics.cluster_enabled.set(1.0);
+        let _ = app.cluster.set(peer);
+    }
     let prefix = route_prefix(&flags, &app.external_url);
     let router = persistence.wrap(app.clone(), crate::api::router(app.clone(), &prefix));
     let mut servers = tokio::task::JoinSet::new();
@@ -284,6 +296,9 @@ pub async fn run(flags: ServerFlags) -> Result<(), String> {
     let drain = async { while servers.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_DRAIN_MAX, drain).await.is_err() {
         tracing::warn!("HTTP connections still open after the drain bound; exiting anyway");
+    }
+    if let Some(peer) = app.cluster.get() {
+        peer.leave().await;
     }
     persistence.shutdown(&app).await;
     Ok(())

@@ -137,7 +137,10 @@ pub fn spawn(app: Arc<App>) {
 async fn run_flush(app: Arc<App>, generation: u64, flush: Flush) {
     let pipeline = app.config.load().pipeline.clone();
     let flush = Arc::new(flush);
-    let deadline = Instant::now() + pipeline.flush_timeout(flush.route.options.group_interval);
+    // 0.25 adds the cluster wait at the flush's start to its timeout.
+    let cluster_wait = app.cluster.get().map_or(Duration::ZERO, |peer| peer.wait());
+    let deadline =
+        Instant::now() + pipeline.flush_timeout(flush.route.options.group_interval) + cluster_wait;
     let result = pipeline.run(app.clone(), flush.clone(), deadline).await;
     if let Err(error) = &result {
         tracing::error!(group_key = %flush.group_key, num_alerts = flush.alerts.len(), %error, "Notify for alerts failed");
@@ -183,12 +186,27 @@ impl NotifyEnv for App {
         if let Some(entry) = nflog.mesh_entry(receiver, group_key) {
             self.durable.nflog(&alertmanager::nflog::nflogpb::encode_delimited(entry));
         }
-        // No cluster to gossip to yet; the outbox must not grow.
-        nflog.take_broadcasts();
+        let changes = nflog.take_broadcasts();
+        drop(nflog);
+        if let Some(peer) = self.cluster.get() {
+            peer.broadcast(crate::cluster::NFLOG_KEY, changes);
+        }
     }
 
     fn record(&self, event: NotifyEvent<'_>) {
         self.metrics.notify_event(event);
+    }
+
+    fn settled(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.cluster.get().map(|peer| peer.ready_receiver())
+    }
+
+    fn peers_ahead(&self) -> Vec<String> {
+        self.cluster.get().map(|peer| peer.peers_ahead()).unwrap_or_default()
+    }
+
+    fn peer_timeout(&self) -> Duration {
+        self.cluster.get().map_or(Duration::ZERO, |peer| peer.peer_timeout())
     }
 
     fn rng_seed(&self) -> u64 {

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Klaxon: a highly available, Alertmanager-compatible alert receiver.
 #[derive(Debug, Parser)]
-#[command(name = "klaxon", version, about)]
+#[command(name = "klaxon", version, about, args_override_self = true)]
 pub struct Cli {
     /// A subcommand; without one, Klaxon runs the server.
     #[command(subcommand)]

@@ -5,6 +5,7 @@
 //! - [`flags`]: Alertmanager-compatible flags and subcommands.
 //! - [`app`]: shared state, reload, maintenance, signals and shutdown.
 //! - [`api`]: the HTTP API.
+//! - [`cluster`]: Alertmanager's cluster layer over the `gossip` crate.
 //! - [`dispatch`]: the dispatcher's driver and the pipeline's view of the process.
 //! - [`metrics`]: the metrics that `/metrics` serves.
 //! - [`persistence`]: loading from and writing through to the store.
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod app;
 pub mod check_config;
+pub mod cluster;
 pub mod dispatch;
 pub mod durable;
 pub mod flags;

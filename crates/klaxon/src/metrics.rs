@@ -89,7 +89,10 @@ impl NotifyMetrics {
 
 /// The registry and every metric Klaxon updates.
 pub struct Metrics {
-    registry: Registry,
+    /// The registry `/metrics` gathers; the cluster layer adds its series here.
+    pub registry: Registry,
+    /// `alertmanager_cluster_enabled`.
+    pub cluster_enabled: Gauge,
     /// `alertmanager_alerts_received_total{status,version}` (API version `v2`; `v1` stays 0).
     pub alerts_received: IntCounterVec,
     /// `alertmanager_alerts_invalid_total{version}`.
@@ -189,7 +192,7 @@ impl Metrics {
             Box::new(config_last_reload_success_timestamp.clone()),
             Box::new(config_hash.clone()),
             Box::new(build_info),
-            Box::new(cluster_enabled),
+            Box::new(cluster_enabled.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry.register(collector).expect("metric registered once");
@@ -205,6 +208,7 @@ impl Metrics {
         let pipeline = PipelineMetrics::register(&registry);
         Metrics {
             registry,
+            cluster_enabled,
             alerts_received,
             alerts_invalid,
             alerts,

@@ -45,6 +45,9 @@ pub struct Persistence {
     write_lock: tokio::sync::Mutex<()>,
 }
 
+/// Merged silence buffers waiting for the store.
+const MERGED_QUEUE: usize = 1024;
+
 /// Bound on one maintenance or shutdown write, so a hung database cannot stall shutdown.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `POST /api/v2/alerts` waits for its alerts to be stored before answering 500.
@@ -222,11 +225,31 @@ impl Persistence {
         }
     }
 
-    /// Stores what the silences' outbox holds; called with the write lock held.
+    /// A queue for silences merged from cluster peers, upserted in the background so a
+    /// gossip merge never waits on the database (the maintenance snapshot covers anything
+    /// dropped when the queue is full).
+    pub fn merged_silences(self: &Arc<Self>) -> tokio::sync::mpsc::Sender<Vec<u8>> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(MERGED_QUEUE);
+        let persistence = self.clone();
+        tokio::spawn(async move {
+            while let Some(bytes) = receiver.recv().await {
+                if let Err(error) = persistence.store.upsert_silences(&bytes).await {
+                    tracing::error!(%error, "Storing silences merged from a peer failed");
+                }
+            }
+        });
+        sender
+    }
+
+    /// Stores what the silences' outbox holds, after gossiping it; called with the write
+    /// lock held.
     async fn flush_silences(&self, app: &App) -> Result<(), store::StoreError> {
         let changes = app.silences().take_broadcasts();
         if changes.is_empty() {
             return Ok(());
+        }
+        if let Some(peer) = app.cluster.get() {
+            peer.broadcast(crate::cluster::SILENCES_KEY, changes.clone());
         }
         self.store.upsert_silences(&changes.concat()).await.map(|_| ())
     }

@@ -4,6 +4,7 @@
 mod amtool;
 mod api_differential;
 mod cli;
+mod cluster;
 mod email;
 mod harness_restart;
 mod integrations;

@@ -142,4 +142,39 @@ pub trait NotifyEnv: Send + Sync + 'static {
     fn record(&self, event: NotifyEvent<'_>);
     /// A fresh seed for the retry jitter.
     fn rng_seed(&self) -> u64;
+    /// The gossip settle gate: `None` without clustering; otherwise a flag the pipeline waits
+    /// to see true before anything else (0.25's `ClusterGossipSettleStage`).
+    fn settled(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        None
+    }
+    /// The cluster members sorted before us right now (0.25's position is their count);
+    /// empty without clustering.
+    fn peers_ahead(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// `--cluster.peer-timeout`: the wait per position.
+    fn peer_timeout(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// How often the wait stage re-reads the membership while it waits.
+pub const WAIT_RECHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// When the wait stage that started at `started` with `ahead` peers before us may end, given
+/// which members are still sorted before us (`still_ahead`): 0.25 waits
+/// `position × peer_timeout`; Klaxon ends the wait at once when none of the original peers
+/// ahead is still a member (all dead or left), and otherwise keeps the full wait, because a
+/// shorter one would collide with the next peer's. Peers that joined ahead of us during the
+/// wait do not extend it.
+pub fn wait_until(
+    started: tokio::time::Instant,
+    ahead: &[String],
+    still_ahead: &[String],
+    peer_timeout: Duration,
+) -> tokio::time::Instant {
+    if !ahead.iter().any(|name| still_ahead.contains(name)) {
+        return started;
+    }
+    started + peer_timeout * u32::try_from(ahead.len()).unwrap_or(u32::MAX)
 }

@@ -86,7 +86,17 @@ impl Pipeline {
             .ok_or_else(|| FlushError::UnknownReceiver(receiver.clone()))?
             .clone();
         let now = flush.now;
-        // Gossip settle: nothing to wait for without clustering.
+        if let Some(mut settled) = env.settled() {
+            tokio::select! {
+                result = settled.wait_for(|ready| *ready) => {
+                    // A dropped sender means the cluster stopped; notifying beats waiting forever.
+                    let _ = result;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(FlushError::Integrations("gossip settle: context deadline exceeded".to_owned()));
+                }
+            }
+        }
         let alerts: Vec<Alert> =
             flush.alerts.iter().filter(|a| !env.inhibited(&a.labels, now)).cloned().collect();
         if alerts.is_empty() || !stages::route_sends_at(&flush.route, &self.time_intervals, now)? {
@@ -133,6 +143,29 @@ struct IntegrationJob<E> {
 }
 
 impl<E: NotifyEnv> IntegrationJob<E> {
+    /// The cluster part of the wait stage: `position × peer_timeout`, re-evaluated while
+    /// waiting so it ends early once the peers ahead of us are gone.
+    async fn cluster_wait(&self) -> Result<(), String> {
+        let ahead = self.env.peers_ahead();
+        let peer_timeout = self.env.peer_timeout();
+        if ahead.is_empty() || peer_timeout.is_zero() {
+            return Ok(());
+        }
+        let started = tokio::time::Instant::now();
+        loop {
+            let until = super::wait_until(started, &ahead, &self.env.peers_ahead(), peer_timeout);
+            let now = tokio::time::Instant::now();
+            if now >= until {
+                return Ok(());
+            }
+            if now >= self.deadline {
+                return Err("context deadline exceeded".to_owned());
+            }
+            let next = until.min(now + super::WAIT_RECHECK_INTERVAL).min(self.deadline);
+            tokio::time::sleep_until(next).await;
+        }
+    }
+
     async fn run(self) -> Result<(), String> {
         if !self.wait.is_zero() {
             tokio::select! {
@@ -142,6 +175,7 @@ impl<E: NotifyEnv> IntegrationJob<E> {
                 }
             }
         }
+        self.cluster_wait().await?;
         let flush = &self.flush;
         let receiver = Receiver::new(
             flush.route.options.receiver.clone(),

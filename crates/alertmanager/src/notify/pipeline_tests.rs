@@ -195,3 +195,19 @@ async fn notify_pipeline_gives_up_at_the_deadline() {
     assert!((5..=20).contains(&attempts), "{attempts}");
     assert!(env.events.lock().unwrap().iter().any(|e| e.contains("NotificationFailed")));
 }
+
+#[test]
+fn cluster_wait_ends_early_only_when_every_peer_ahead_is_gone() {
+    let started = tokio::time::Instant::now();
+    let timeout = Duration::from_secs(15);
+    let names = |list: &[&str]| list.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let ahead = names(&["a", "b"]);
+    // Everyone still there: 0.25's position × peer_timeout.
+    assert_eq!(super::super::wait_until(started, &ahead, &ahead, timeout), started + timeout * 2);
+    // One of two gone: the full wait stays, or we would collide with the survivor's send.
+    let still = names(&["b"]);
+    assert_eq!(super::super::wait_until(started, &ahead, &still, timeout), started + timeout * 2);
+    // A newcomer sorted ahead of us does not count; the originals are gone, so we go now.
+    let newcomer = names(&["0-new"]);
+    assert_eq!(super::super::wait_until(started, &ahead, &newcomer, timeout), started);
+}

@@ -1,6 +1,7 @@
 //! Golden bytes worked out by hand from go-msgpack's rules (memberlist v0.6.0 structs,
 //! `MsgpackHandle{}` defaults), so a change in field order, width choice or string form shows
-//! up as a byte diff.
+//! up as a byte diff. Struct fields appear sorted by name, as go-msgpack writes them (first
+//! seen in real captures from Alertmanager 0.25, see `am025_capture.rs`).
 
 use super::{cat, hex, key};
 use crate::messages::*;
@@ -18,7 +19,7 @@ fn golden<T: Typed + Debug + PartialEq>(value: &T, want: &[u8]) {
 #[test]
 fn ping_minimal_spelled_out() {
     let p = Ping { seq_no: 1, node: "a".into(), ..Default::default() };
-    golden(&p, &hex("00 82 a5 53 65 71 4e 6f 01 a4 4e 6f 64 65 a1 61"));
+    golden(&p, &hex("00 82 a4 4e 6f 64 65 a1 61 a5 53 65 71 4e 6f 01"));
 }
 
 #[test]
@@ -32,16 +33,16 @@ fn ping_with_source_fields() {
     };
     let want = cat(&[
         &hex("00 85"),
-        &key("SeqNo"),
-        &hex("cd 01 2c"),
         &key("Node"),
         &key("node-b"),
+        &key("SeqNo"),
+        &hex("cd 01 2c"),
         &key("SourceAddr"),
         &hex("a4 7f 00 00 01"),
-        &key("SourcePort"),
-        &hex("cd 23 86"),
         &key("SourceNode"),
         &key("n1"),
+        &key("SourcePort"),
+        &hex("cd 23 86"),
     ]);
     golden(&p, &want);
 }
@@ -58,16 +59,16 @@ fn indirect_ping() {
     };
     let want = cat(&[
         &hex("01 85"),
+        &key("Nack"),
+        &hex("c3"),
+        &key("Node"),
+        &key("b"),
+        &key("Port"),
+        &hex("cd 23 86"),
         &key("SeqNo"),
         &hex("02"),
         &key("Target"),
         &hex("a4 0a 00 00 01"),
-        &key("Port"),
-        &hex("cd 23 86"),
-        &key("Node"),
-        &key("b"),
-        &key("Nack"),
-        &hex("c3"),
     ]);
     golden(&m, &want);
 }
@@ -75,10 +76,10 @@ fn indirect_ping() {
 #[test]
 fn ack_with_empty_and_nil_payload() {
     let empty = AckResp { seq_no: 7, payload: Some(vec![]) };
-    let head = cat(&[&hex("02 82"), &key("SeqNo"), &hex("07"), &key("Payload")]);
-    golden(&empty, &cat(&[&head, &hex("a0")]));
+    let tail = cat(&[&key("SeqNo"), &hex("07")]);
+    golden(&empty, &cat(&[&hex("02 82"), &key("Payload"), &hex("a0"), &tail]));
     let nil = AckResp { seq_no: 7, payload: None };
-    golden(&nil, &cat(&[&head, &hex("c0")]));
+    golden(&nil, &cat(&[&hex("02 82"), &key("Payload"), &hex("c0"), &tail]));
 }
 
 #[test]
@@ -88,12 +89,12 @@ fn nack_err_suspect_dead() {
     let body = |t: &str, inc: &str| {
         cat(&[
             &hex(t),
+            &key("From"),
+            &key("b"),
             &key("Incarnation"),
             &hex(inc),
             &key("Node"),
             &key("a"),
-            &key("From"),
-            &key("b"),
         ])
     };
     golden(
@@ -115,16 +116,16 @@ fn alive_with_six_byte_vsn_as_raw_string() {
     };
     let want = cat(&[
         &hex("04 86"),
-        &key("Incarnation"),
-        &hex("01"),
-        &key("Node"),
-        &key("n"),
         &key("Addr"),
         &hex("a4 7f 00 00 01"),
-        &key("Port"),
-        &hex("cd 23 86"),
+        &key("Incarnation"),
+        &hex("01"),
         &key("Meta"),
         &hex("a0"),
+        &key("Node"),
+        &key("n"),
+        &key("Port"),
+        &hex("cd 23 86"),
         &key("Vsn"),
         &hex("a6 01 05 02 00 00 00"),
     ]);
@@ -138,12 +139,12 @@ fn push_pull_header_uses_signed_widths() {
     let h = PushPullHeader { nodes: 200, user_state_len: 40000, join: true };
     let want = cat(&[
         &hex("06 83"),
+        &key("Join"),
+        &hex("c3"),
         &key("Nodes"),
         &hex("d1 00 c8"),
         &key("UserStateLen"),
         &hex("d2 00 00 9c 40"),
-        &key("Join"),
-        &hex("c3"),
     ]);
     golden(&h, &want);
 }
@@ -166,16 +167,16 @@ fn user_msg_header_and_push_node_state() {
     // pushNodeState has no type byte of its own: it follows a pushPullHeader on the stream.
     let want = cat(&[
         &hex("87"),
-        &key("Name"),
-        &key("n"),
         &key("Addr"),
         &hex("a4 01 02 03 04"),
-        &key("Port"),
-        &hex("cd 1f 0a"),
-        &key("Meta"),
-        &hex("a0"),
         &key("Incarnation"),
         &hex("03"),
+        &key("Meta"),
+        &hex("a0"),
+        &key("Name"),
+        &key("n"),
+        &key("Port"),
+        &hex("cd 1f 0a"),
         &key("State"),
         &hex("02"),
         &key("Vsn"),
@@ -383,12 +384,12 @@ fn push_pull_stream_frame_layout() {
     let bytes = pp.encode(&opts).unwrap();
     let want = cat(&[
         &hex("f4 01 63 06 83"),
+        &key("Join"),
+        &hex("c3"),
         &key("Nodes"),
         &hex("01"),
         &key("UserStateLen"),
         &hex("02"),
-        &key("Join"),
-        &hex("c3"),
         &encode_body(&node),
         &hex("0a 00"),
     ]);
@@ -402,6 +403,6 @@ fn push_pull_stream_frame_layout() {
     let bytes = ack.encode(&StreamOptions { label: "c", ..Default::default() }).unwrap();
     assert_eq!(
         bytes,
-        cat(&[&hex("02 82"), &key("SeqNo"), &hex("05"), &key("Payload"), &hex("c0")])
+        cat(&[&hex("02 82"), &key("Payload"), &hex("c0"), &key("SeqNo"), &hex("05")])
     );
 }

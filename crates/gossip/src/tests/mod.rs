@@ -1,10 +1,12 @@
 //! Tests for the whole crate: hand-computed golden bytes, Go-style LZW streams, round trips
 //! over generated values, and seeded random inputs thrown at every decoder.
 
+mod am025_capture;
 mod fuzz;
 mod golden;
 mod keyring;
 mod lzw_go;
+mod net;
 mod roundtrip;
 mod swim_rules;
 mod swim_sim;

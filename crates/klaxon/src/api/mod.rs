@@ -39,7 +39,7 @@ pub fn router(app: Arc<App>, prefix: &str) -> Router {
         .route("/api/v1/alerts", get(rules::get_alerts).fallback(status::gone))
         .route("/api/v1/{*rest}", any(status::gone))
         .route("/-/healthy", get(status::ok).head(status::ok))
-        .route("/-/ready", get(status::ok).head(status::ok))
+        .route("/-/ready", get(status::ready).head(status::ready))
         .route("/-/reload", post(status::reload))
         .route("/metrics", get(status::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))

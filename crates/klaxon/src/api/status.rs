@@ -15,11 +15,22 @@ use crate::app::App;
 /// The Alertmanager release whose API Klaxon serves.
 const ALERTMANAGER_API_VERSION: &str = "0.25.0";
 
-/// `GET /api/v2/status`. Clustering is not running yet, so the cluster is `disabled`.
+/// `GET /api/v2/status`; the cluster is `disabled` without `--cluster.listen-address`.
 pub(crate) async fn get_status(State(app): State<Arc<App>>) -> Json<Value> {
     let config = app.config.load();
+    let cluster = match app.cluster.get() {
+        Some(peer) => {
+            let peers: Vec<Value> = peer
+                .peers()
+                .into_iter()
+                .map(|(name, address)| json!({ "address": address.to_string(), "name": name }))
+                .collect();
+            json!({ "name": peer.name(), "peers": peers, "status": peer.status() })
+        }
+        None => json!({ "peers": [], "status": "disabled" }),
+    };
     Json(json!({
-        "cluster": { "peers": [], "status": "disabled" },
+        "cluster": cluster,
         "config": { "original": config.config.original_yaml() },
         "uptime": format_time(app.started_at),
         // amtool compares `version` with its own and warns on a difference: report the
@@ -41,9 +52,21 @@ pub(crate) async fn get_receivers(State(app): State<Arc<App>>) -> Json<Vec<Recei
     Json(config.config.receivers.iter().map(|r| ReceiverJson { name: r.name.clone() }).collect())
 }
 
-/// `/-/healthy` and `/-/ready`.
+/// `/-/healthy`.
 pub(crate) async fn ok() -> &'static str {
     "OK"
+}
+
+/// `/-/ready`: unlike 0.25 (which always answers 200, its #4315), a clustered node is not
+/// ready until gossip has settled, so a load balancer does not send it traffic before it has
+/// the cluster's silences.
+pub(crate) async fn ready(State(app): State<Arc<App>>) -> Response {
+    match app.cluster.get() {
+        Some(peer) if !peer.ready() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Cluster not settled yet\n").into_response()
+        }
+        _ => "OK".into_response(),
+    }
 }
 
 /// `POST /-/reload`: 200 when the file loaded, 500 with the reason when it did not (the

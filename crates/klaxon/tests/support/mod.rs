@@ -90,12 +90,16 @@ impl Server {
         let log = data.0.join("server.log");
         let log_file = std::fs::File::create(&log).expect("create server log");
         let mut command = Command::new(program);
+        // Clustering stays off unless the caller turns it on (Alertmanager refuses a
+        // repeated flag, so the default is only added when absent).
+        if !extra.iter().any(|arg| arg.starts_with("--cluster.listen-address")) {
+            command.arg("--cluster.listen-address=");
+        }
         command
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.path={}", data.0.display()))
             .arg(format!("--web.listen-address={address}"))
             .arg(format!("--web.external-url=http://{address}"))
-            .arg("--cluster.listen-address=")
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,0 +1,218 @@
+//! The `alertmanager_cluster_*` series 0.25 exports, fed by the cluster layer's events and
+//! refreshed from the member table once a second.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use gossip::EventKind;
+use prometheus::{
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry,
+};
+
+use super::ClusterPeer;
+
+/// The cluster's metrics.
+pub struct ClusterMetrics {
+    members: Gauge,
+    position: Gauge,
+    health_score: Gauge,
+    peer_info: GaugeVec,
+    failed_peers: Gauge,
+    received: IntCounterVec,
+    received_size: IntCounterVec,
+    sent: IntCounterVec,
+    sent_size: IntCounterVec,
+    joined: IntCounter,
+    left: IntCounter,
+    updated: IntCounter,
+    conflicts: IntCounter,
+    reconnections: IntCounter,
+    refresh_joins: IntCounter,
+    pings: Histogram,
+    oversized_sent: IntCounterVec,
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    IntCounter::new(name, help).expect("valid metric")
+}
+
+fn by_type(name: &str, help: &str) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), &["msg_type"]).expect("valid metric")
+}
+
+impl ClusterMetrics {
+    /// Registers the series in `registry`.
+    pub fn new(registry: &Registry) -> ClusterMetrics {
+        let gauge = |name: &str, help: &str| Gauge::new(name, help).expect("valid metric");
+        let metrics = ClusterMetrics {
+            members: gauge(
+                "alertmanager_cluster_members",
+                "Number indicating current number of members in cluster.",
+            ),
+            position: gauge(
+                "alertmanager_peer_position",
+                "Position the Alertmanager instance believes it is in. The position determines a peer's behavior in the cluster.",
+            ),
+            health_score: gauge(
+                "alertmanager_cluster_health_score",
+                "Health score of the cluster. Lower values are better and zero means 'totally healthy'.",
+            ),
+            peer_info: GaugeVec::new(
+                Opts::new(
+                    "alertmanager_cluster_peer_info",
+                    "A metric with a constant '1' value labeled by peer name.",
+                ),
+                &["peer"],
+            )
+            .expect("valid metric"),
+            failed_peers: gauge(
+                "alertmanager_cluster_failed_peers",
+                "Number indicating the current number of failed peers in the cluster.",
+            ),
+            received: by_type(
+                "alertmanager_cluster_messages_received_total",
+                "Total number of cluster messages received.",
+            ),
+            received_size: by_type(
+                "alertmanager_cluster_messages_received_size_total",
+                "Total size of cluster messages received.",
+            ),
+            sent: by_type(
+                "alertmanager_cluster_messages_sent_total",
+                "Total number of cluster messages sent.",
+            ),
+            sent_size: by_type(
+                "alertmanager_cluster_messages_sent_size_total",
+                "Total size of cluster messages sent.",
+            ),
+            joined: counter(
+                "alertmanager_cluster_peers_joined_total",
+                "A counter of the number of peers that have joined.",
+            ),
+            left: counter(
+                "alertmanager_cluster_peers_left_total",
+                "A counter of the number of peers that have left.",
+            ),
+            updated: counter(
+                "alertmanager_cluster_peers_update_total",
+                "A counter of the number of peers that have updated metadata.",
+            ),
+            conflicts: counter(
+                "alertmanager_cluster_peer_name_conflicts_total",
+                "Total number of times memberlist has noticed conflicting peer names.",
+            ),
+            reconnections: counter(
+                "alertmanager_cluster_reconnections_total",
+                "A counter of the number of cluster peer reconnections.",
+            ),
+            refresh_joins: counter(
+                "alertmanager_cluster_refresh_join_total",
+                "A counter of the number of cluster peer joined via refresh.",
+            ),
+            pings: Histogram::with_opts(
+                HistogramOpts::new(
+                    "alertmanager_cluster_pings_seconds",
+                    "Histogram of latencies for ping messages.",
+                )
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            )
+            .expect("valid metric"),
+            oversized_sent: IntCounterVec::new(
+                Opts::new(
+                    "alertmanager_oversized_gossip_message_sent_total",
+                    "Number of oversized gossip message sent.",
+                ),
+                &["key"],
+            )
+            .expect("valid metric"),
+        };
+        for msg_type in ["full_state", "update"] {
+            for vec in
+                [&metrics.received, &metrics.received_size, &metrics.sent, &metrics.sent_size]
+            {
+                vec.with_label_values(&[msg_type]);
+            }
+        }
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(metrics.members.clone()),
+            Box::new(metrics.position.clone()),
+            Box::new(metrics.health_score.clone()),
+            Box::new(metrics.peer_info.clone()),
+            Box::new(metrics.failed_peers.clone()),
+            Box::new(metrics.received.clone()),
+            Box::new(metrics.received_size.clone()),
+            Box::new(metrics.sent.clone()),
+            Box::new(metrics.sent_size.clone()),
+            Box::new(metrics.joined.clone()),
+            Box::new(metrics.left.clone()),
+            Box::new(metrics.updated.clone()),
+            Box::new(metrics.conflicts.clone()),
+            Box::new(metrics.reconnections.clone()),
+            Box::new(metrics.refresh_joins.clone()),
+            Box::new(metrics.pings.clone()),
+            Box::new(metrics.oversized_sent.clone()),
+        ];
+        for collector in collectors {
+            registry.register(collector).expect("metric registered once");
+        }
+        metrics
+    }
+
+    pub(crate) fn sent(&self, size: usize, msg_type: &str) {
+        self.sent.with_label_values(&[msg_type]).inc();
+        self.sent_size.with_label_values(&[msg_type]).inc_by(size as u64);
+    }
+
+    pub(crate) fn received(&self, size: usize, msg_type: &str) {
+        self.received.with_label_values(&[msg_type]).inc();
+        self.received_size.with_label_values(&[msg_type]).inc_by(size as u64);
+    }
+
+    pub(crate) fn oversized_sent(&self, key: &str) {
+        self.oversized_sent.with_label_values(&[key]).inc();
+    }
+
+    pub(crate) fn member_event(&self, kind: EventKind, name: &str) {
+        match kind {
+            EventKind::Join => {
+                self.joined.inc();
+                self.peer_info.with_label_values(&[name]).set(1.0);
+            }
+            EventKind::Leave => {
+                self.left.inc();
+                let _ = self.peer_info.remove_label_values(&[name]);
+            }
+            EventKind::Update => self.updated.inc(),
+        }
+    }
+
+    pub(crate) fn ping(&self, rtt: Duration) {
+        self.pings.observe(rtt.as_secs_f64());
+    }
+
+    pub(crate) fn conflict(&self) {
+        self.conflicts.inc();
+    }
+
+    pub(crate) fn join_attempt(&self, refresh: bool) {
+        if refresh { self.refresh_joins.inc() } else { self.reconnections.inc() }
+    }
+}
+
+/// Keeps the gauges read from the member table current, once a second, while the peer lives.
+pub(crate) async fn refresh(peer: Weak<ClusterPeer>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        ticker.tick().await;
+        let Some(peer) = peer.upgrade() else { return };
+        let (members, position, health, failed) = peer.gossip().with_node(|node, _| {
+            let failed =
+                node.all_members().filter(|m| m.state == gossip::MemberState::Dead).count();
+            (node.members().len(), node.position(), node.health_score(), failed)
+        });
+        peer.metrics.members.set(members as f64);
+        peer.metrics.position.set(position as f64);
+        peer.metrics.health_score.set(f64::from(health));
+        peer.metrics.failed_peers.set(failed as f64);
+    }
+}
