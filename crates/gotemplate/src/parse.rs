@@ -274,10 +274,11 @@ impl Parser<'_> {
     }
 
     fn else_control(&mut self) -> PResult<Parsed> {
-        // `{{else if ...}}` and `{{else with ...}}` leave the keyword pending so that the
-        // enclosing control parses it as a nested if/with in its else branch.
+        // `{{else if ...}}` leaves the `if` pending so that the enclosing control parses it
+        // as a nested if in its else branch. `{{else with ...}}` arrived in Go 1.23; the Go
+        // that Alertmanager 0.25 is built with (1.19) rejects it, and so does Klaxon.
         let peek = self.peek_non_space();
-        if !matches!(peek.tok, Tok::Kw(Kw::If) | Tok::Kw(Kw::With)) {
+        if !matches!(peek.tok, Tok::Kw(Kw::If)) {
             self.expect_right_delim("else")?;
         }
         Ok(Parsed::Stop(Stop::Else))
@@ -296,16 +297,12 @@ impl Parser<'_> {
         let mut else_list = None;
         if let Stop::Else = stop {
             let kw = self.peek().tok;
-            if context == "if" && kw == Tok::Kw(Kw::If)
-                || context == "with" && kw == Tok::Kw(Kw::With)
-            {
+            if context == "if" && kw == Tok::Kw(Kw::If) {
                 self.next();
                 self.enter()?;
                 let inner = self.control(context);
                 self.depth -= 1;
-                let inner = inner?;
-                else_list =
-                    Some(vec![if context == "if" { Node::If(inner) } else { Node::With(inner) }]);
+                else_list = Some(vec![Node::If(inner?)]);
             } else {
                 let (l, stop) = self.item_list()?;
                 if !matches!(stop, Stop::End) {

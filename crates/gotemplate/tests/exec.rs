@@ -47,7 +47,6 @@ fn conditionals() {
     assert_eq!(ok("{{if .Map}}y{{end}}", &d()), "y");
     assert_eq!(ok("{{with .Name}}{{.}}{{end}}", &d()), "world");
     assert_eq!(ok("{{with .Empty}}x{{else}}e{{end}}", &d()), "e");
-    assert_eq!(ok("{{with .Empty}}x{{else with .Name}}{{.}}{{end}}", &d()), "world");
     assert_eq!(ok("{{with $x := .Name}}{{$x}}{{end}}", &d()), "world");
 }
 

@@ -160,9 +160,15 @@ const NFLOG: Table =
 const ALERTS: Table =
     Table { name: "alerts", columns: ["fingerprint", "updated_at_ns", "ends_at_ns", "body"] };
 
-/// Rows per upsert statement: one statement per row costs a round trip each (most of a
-/// 100k-row snapshot's time), while 4 × 500 parameters stay far below both databases' limits.
+/// Rows per upsert statement on PostgreSQL: one statement per row costs a round trip each
+/// (most of a 100k-row snapshot's time), while 4 × 500 parameters stay far below its limit.
 const UPSERT_CHUNK_ROWS: usize = 500;
+
+/// Rows per upsert statement on SQLite, which has no round trips to save: binding looks each
+/// parameter up in a list as long as the statement's, so cost grows with the square of the
+/// rows per statement (a 500-row statement spent more time binding than writing). Leftover
+/// rows go one per statement, so only two statement texts are ever prepared per table.
+const SQLITE_UPSERT_CHUNK_ROWS: usize = 32;
 
 /// `INSERT ... VALUES (...), ... ON CONFLICT DO UPDATE ... WHERE older` for `rows` rows.
 fn upsert_sql(table: &Table, rows: usize) -> String {
@@ -322,10 +328,18 @@ impl Store {
         let fail = |source| StoreError::Query { operation, source };
         let mut rows = rows.to_vec();
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let chunks: Vec<&[UpsertRow<'_>]> = match self {
+            Store::Postgres(_) => rows.chunks(UPSERT_CHUNK_ROWS).collect(),
+            Store::Sqlite(_) => {
+                let whole = rows.chunks_exact(SQLITE_UPSERT_CHUNK_ROWS);
+                let rest = whole.remainder();
+                whole.chain(rest.chunks(1)).collect()
+            }
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(fail)?;
             let mut written = 0;
-            for chunk in rows.chunks(UPSERT_CHUNK_ROWS) {
+            for chunk in chunks.iter().copied() {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(table, chunk.len())));
                 for (key, time_ns, expires_at_ns, payload) in chunk {
                     query = query.bind(*key).bind(*time_ns).bind(*expires_at_ns).bind(*payload);
