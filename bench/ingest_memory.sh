@@ -5,6 +5,7 @@
 # line per run) go to bench/runs/<date>-ingest-memory/ with a summary of the ratios.
 #
 #   bench/ingest_memory.sh            # REPS=3 by default; ALERTS=100000
+#   KLAXON_FLAGS=--storage.persist-alerts=false bench/ingest_memory.sh   # alerts in memory only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -21,7 +22,7 @@ out="$repo/bench/runs/$(date -u +%Y%m%dT%H%M%SZ)-ingest-memory"
 mkdir -p "$out"
 state=$(mktemp -d)
 h=(python3 "$harness" --state-dir "$state")
-klaxon_cmd="$klaxon --config.file={config} --storage.path={data} --web.listen-address={http} --web.external-url={url} --cluster.listen-address={gossip} --cluster.peer={peer} --log.level=warn"
+klaxon_cmd="$klaxon --config.file={config} --storage.path={data} --web.listen-address={http} --web.external-url={url} --cluster.listen-address={gossip} --cluster.peer={peer} --log.level=warn ${KLAXON_FLAGS:-}"
 
 up() { # impl n
   if [ "$1" = alertmanager ]; then
