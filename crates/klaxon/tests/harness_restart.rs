@@ -11,19 +11,30 @@ use crate::support::{ScratchDir, require_program};
 
 const SILENCES: u64 = 20;
 
-/// `$AMHARNESS`, else `../shared/tools/amharness.py` next to the repository, as the bench
-/// scripts find it; panics when it is missing (a test that needs it never skips).
+/// Where the team's shared tools live on the machines we develop and run CI on, for a
+/// checkout that is not next to them (CI clones the repository elsewhere).
+const MACHINE_SHARED_HARNESS: &str = "/work/shared/tools/amharness.py";
+
+/// `$AMHARNESS`, else `../shared/tools/amharness.py` next to the repository (as the bench
+/// scripts find it), else the machine's shared copy; panics when none exists (a test that
+/// needs it never skips).
 fn harness() -> PathBuf {
-    let path = std::env::var_os("AMHARNESS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/amharness.py")
-    });
-    assert!(
-        path.is_file(),
-        "the shared harness is missing at {}: check out ../shared next to the repository \
-         (or set AMHARNESS to amharness.py)",
-        path.display()
-    );
-    path
+    if let Some(path) = std::env::var_os("AMHARNESS") {
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "AMHARNESS names no file: {}", path.display());
+        return path;
+    }
+    let next_to_repo =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/amharness.py");
+    let candidates = [next_to_repo, PathBuf::from(MACHINE_SHARED_HARNESS)];
+    let found = candidates.iter().find(|path| path.is_file());
+    found.cloned().unwrap_or_else(|| {
+        panic!(
+            "the shared harness amharness.py is missing (looked at {}): check out ../shared \
+             next to the repository or set AMHARNESS",
+            candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// A harness state directory whose cluster is taken down (by the harness, by PID) on drop.
