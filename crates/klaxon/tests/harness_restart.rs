@@ -1,6 +1,7 @@
 //! The shared black-box harness's `restart-persistence` run against a single Klaxon node with
-//! no peers (gossiping alone, so its status settles to `ready`): 20 silences are created, the node is stopped (SIGTERM, or
-//! SIGKILL), restarted alone on its data directory, and every silence must be back and active.
+//! no peers (gossiping alone, so its status settles to `ready`): 20 silences are created, the
+//! node is stopped (SIGTERM, or SIGKILL), restarted alone on its data directory, and every
+//! silence must be back and active.
 //! Alertmanager 0.25 keeps 20/20 after SIGTERM and 0/20 after SIGKILL (bench/README.md).
 //! Addresses 127.0.0.130-131.
 
