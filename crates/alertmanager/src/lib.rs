@@ -20,6 +20,8 @@ pub mod config;
 pub mod delimited;
 pub mod dispatch;
 pub mod inhibit;
+#[cfg(test)]
+mod mutated_bytes;
 pub mod nflog;
 pub mod notify;
 pub mod silence;

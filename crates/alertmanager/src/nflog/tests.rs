@@ -168,31 +168,13 @@ fn nflog_snapshot_round_trips_and_load_keeps_expired_entries() {
 /// inputs never panic.
 #[test]
 fn nflog_merge_and_load_survive_random_and_mutated_bytes() {
-    use rand::{Rng, SeedableRng, rngs::StdRng};
     let mut valid = NotificationLog::new(Duration::from_secs(3600));
     for i in 0..4 {
         let key = format!("{{}}:{{alertname=\"a{i}\"}}");
         valid.log(&webhook(), &key, vec![1, 2, i], vec![3], at(1), Duration::from_secs(600));
     }
     let corpus = valid.snapshot();
-    let mut rng = StdRng::seed_from_u64(0x5eed);
-    for case in 0..4000 {
-        let mut bytes = if case % 3 == 0 {
-            (0..rng.random_range(0..300)).map(|_| rng.random()).collect()
-        } else {
-            corpus.clone()
-        };
-        for _ in 0..rng.random_range(1..5) {
-            if bytes.is_empty() {
-                break;
-            }
-            let position = rng.random_range(0..bytes.len());
-            match rng.random_range(0..3) {
-                0 => bytes[position] = rng.random(),
-                1 => bytes.truncate(position),
-                _ => bytes.insert(position, rng.random()),
-            }
-        }
+    for bytes in crate::mutated_bytes::mutated_inputs(&corpus, 4000) {
         let mut merged = NotificationLog::new(Duration::from_secs(3600));
         let _ = merged.merge(&bytes, at(2));
         let mut loaded = NotificationLog::new(Duration::from_secs(3600));

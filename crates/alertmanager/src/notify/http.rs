@@ -18,7 +18,7 @@ use crate::config::http_config::{OAuth2, TlsConfig};
 use crate::config::types::Secret;
 
 mod oauth2;
-mod tls;
+pub(crate) mod tls;
 
 /// The `User-Agent` 0.25 sends.
 pub const USER_AGENT: &str = "Alertmanager/0.25.0";

@@ -571,7 +571,6 @@ fn mute_index_follows_updates_replacements_merges_gc_and_loads() {
 /// inputs never panic, and whatever a merge accepts leaves the store queryable.
 #[test]
 fn merge_and_load_survive_random_and_mutated_bytes() {
-    use rand::{Rng, SeedableRng, rngs::StdRng};
     let mut valid = store();
     for i in 0..4 {
         let mut s = silence(vec![eq("job", &format!("j{i}")), re("instance", "h.*")], 0, 3600);
@@ -579,24 +578,7 @@ fn merge_and_load_survive_random_and_mutated_bytes() {
         valid.set(s, t(1)).unwrap();
     }
     let corpus = valid.snapshot();
-    let mut rng = StdRng::seed_from_u64(0x5eed);
-    for case in 0..4000 {
-        let mut bytes = if case % 3 == 0 {
-            (0..rng.random_range(0..300)).map(|_| rng.random()).collect()
-        } else {
-            corpus.clone()
-        };
-        for _ in 0..rng.random_range(1..5) {
-            if bytes.is_empty() {
-                break;
-            }
-            let position = rng.random_range(0..bytes.len());
-            match rng.random_range(0..3) {
-                0 => bytes[position] = rng.random(),
-                1 => bytes.truncate(position),
-                _ => bytes.insert(position, rng.random()),
-            }
-        }
+    for bytes in crate::mutated_bytes::mutated_inputs(&corpus, 4000) {
         let mut merged = store();
         let _ = merged.merge(&bytes, t(2));
         let _ = merged.query(&[], t(2));

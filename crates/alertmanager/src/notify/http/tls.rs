@@ -23,6 +23,12 @@ pub(super) fn client_config(tls: &TlsConfig) -> Result<Option<rustls::ClientConf
     if tls.is_zero() {
         return Ok(None);
     }
+    rustls_client_config(tls).map(Some)
+}
+
+/// The rustls configuration `tls` describes, built even when nothing is set (email's STARTTLS
+/// and implicit TLS need one): the system roots then verify the server.
+pub(crate) fn rustls_client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, String> {
     if let (Some(min), Some(max)) = (tls.min_version, tls.max_version)
         && max < min
     {
@@ -73,7 +79,7 @@ pub(super) fn client_config(tls: &TlsConfig) -> Result<Option<rustls::ClientConf
             })?
         }
     };
-    Ok(Some(config))
+    Ok(config)
 }
 
 fn read_certs(file: &str) -> Result<Vec<CertificateDer<'static>>, String> {
