@@ -191,6 +191,14 @@ pub struct RuleFlags {
     /// A label templates see in `$externalLabels`, as name=value (repeatable).
     #[arg(long = "rules.external-label")]
     pub external_labels: Vec<String>,
+    /// How many live cluster members evaluate each rule group, picked by rendezvous hashing
+    /// of the group and member names; 0 means every instance evaluates every group. Only
+    /// the evaluating members send a group's alerts, so with sharding each instance should
+    /// list the others in `--alertmanager.url` (or all should send to the same external
+    /// Alertmanagers), as Prometheus servers send to every Alertmanager: otherwise, when a
+    /// group moves away from a live instance, its receiver lets the alerts expire.
+    #[arg(long = "rules.replication-factor", default_value_t = 0)]
+    pub replication_factor: usize,
 }
 
 /// The `--cluster.*` flags, with Alertmanager's defaults.

@@ -3,6 +3,8 @@
 //! instance's own receiver (the alert store that `POST /api/v2/alerts` feeds) and every
 //! `--alertmanager.url`. Rule state (one row per rule) and the state history (every
 //! transition, with this instance's id) are written to the store by one background writer.
+//! With `--rules.replication-factor`, the engine reads the gossip cluster's live members
+//! to know which groups it evaluates, and reads a gained group's state from the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,8 +14,11 @@ use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
 use ruler::alerting::{Alert, OutgoingAlert, TemplateEnv};
-use ruler::engine::{AlertSink, Clock, Engine, Options, RuleEvaluation, StateObserver};
+use ruler::engine::{
+    AlertSink, Clock, Engine, Options, RuleEvaluation, Sharding, StateObserver, StateSource,
+};
 use ruler::notifier::Alertmanagers;
+use ruler::sharding::{Membership, MembershipView};
 use store::{HistoryEntry, Store};
 
 use crate::app::App;
@@ -58,7 +63,7 @@ impl Generator {
             self.options.clone(),
             self.clock.clone(),
         )?;
-        engine.warm(self.engine().snapshots());
+        engine.continue_from(&self.engine());
         let mut task = self.task.lock().expect("rule task lock poisoned");
         task.abort();
         *task = tokio::spawn(engine.clone().run());
@@ -92,7 +97,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
             .ok_or_else(|| format!("--rules.external-label {pair:?}: expected name=value"))?;
         external_labels.push((name.to_owned(), value.to_owned()));
     }
-    let options = Options {
+    let mut options = Options {
         tick: rule_flags.tick_interval,
         default_interval: rule_flags.evaluation_interval,
         evaluation_timeout: rule_flags.evaluation_timeout,
@@ -103,10 +108,24 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         },
         query_attempts: rule_flags.query_attempts.max(1),
         retry_delay: rule_flags.retry_delay,
+        sharding: Sharding::default(),
     };
     let store = Store::open(&flags.storage_url, &flags.storage_path)
         .await
         .map_err(|e| format!("rule state store: {e}"))?;
+    let sharded = rule_flags.replication_factor > 0 && app.cluster.get().is_some();
+    if rule_flags.replication_factor > 0 && !sharded {
+        tracing::info!(
+            "No cluster: --rules.replication-factor ignored, this instance evaluates every rule group"
+        );
+    }
+    if sharded {
+        options.sharding = Sharding {
+            replication_factor: rule_flags.replication_factor,
+            membership: Some(Arc::new(ClusterMembership(Arc::downgrade(app)))),
+            states: Some(Arc::new(StoredStates(store.clone()))),
+        };
+    }
     let instance = [&rule_flags.instance_id, &flags.cluster.peer_name, &app.external_url]
         .into_iter()
         .find(|id| !id.is_empty())
@@ -135,9 +154,13 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     }
     let restored = engine.warm(states);
     // This process's receiver lost what it held; external Alertmanagers still have it.
-    receive(app, &engine.alerts_last_sent());
+    // Sharded, the groups this instance will own are sent at their first evaluation here,
+    // and the others are not its to send.
+    if !sharded {
+        receive(app, &engine.alerts_last_sent());
+    }
     let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
-    tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, "Evaluating rules");
+    tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, replication_factor = rule_flags.replication_factor, "Evaluating rules");
     let engines = Arc::new(ArcSwap::new(engine.clone()));
     let metrics = crate::rules_metrics::RuleMetrics::new(engines.clone(), external);
     if let Err(error) = app.metrics.registry().register(Box::new(metrics)) {
@@ -169,6 +192,50 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+/// The gossip cluster's live members, as the rule engine's sharding reads them.
+struct ClusterMembership(std::sync::Weak<App>);
+
+impl Membership for ClusterMembership {
+    fn view(&self) -> MembershipView {
+        let Some(peer) = self.0.upgrade().and_then(|app| app.cluster.get().cloned()) else {
+            return MembershipView::Standalone;
+        };
+        if !peer.ready() {
+            return MembershipView::Settling;
+        }
+        MembershipView::Members {
+            me: peer.name().to_owned(),
+            members: peer.peers().into_iter().map(|(name, _)| name).collect(),
+        }
+    }
+}
+
+/// Rule state from the store, for groups this instance takes over.
+struct StoredStates(Store);
+
+impl StateSource for StoredStates {
+    fn load<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> ruler::datasource::BoxFuture<'a, Result<HashMap<String, Vec<Alert>>, String>> {
+        Box::pin(async move {
+            let rows = self.0.load_rule_states_for(keys).await.map_err(|e| e.to_string())?;
+            let mut states = HashMap::with_capacity(rows.len());
+            for (key, data) in rows {
+                match serde_json::from_str(&data) {
+                    Ok(alerts) => {
+                        states.insert(key, alerts);
+                    }
+                    Err(error) => {
+                        tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state");
+                    }
+                }
+            }
+            Ok(states)
+        })
+    }
 }
 
 /// Writes rule state and history in evaluation order, off the evaluation path.

@@ -51,12 +51,12 @@ fn cluster_flags(ip: &str, peers: &[&str]) -> Vec<String> {
 
 /// A webhook sink that records the `groupKey` of every notification.
 #[derive(Clone, Default)]
-struct Sink {
+pub(crate) struct Sink {
     received: Arc<Mutex<Vec<String>>>,
 }
 
 impl Sink {
-    async fn start(address: &str) -> Sink {
+    pub(crate) async fn start(address: &str) -> Sink {
         let sink = Sink::default();
         let record = sink.received.clone();
         let router = axum::Router::new().fallback(move |body: Bytes| {
@@ -74,7 +74,7 @@ impl Sink {
         sink
     }
 
-    fn count(&self, alertname: &str) -> usize {
+    pub(crate) fn count(&self, alertname: &str) -> usize {
         let needle = format!("alertname=\"{alertname}\"");
         self.received.lock().unwrap().iter().filter(|k| k.contains(&needle)).count()
     }

@@ -15,6 +15,7 @@ mod prometheus_e2e;
 mod readme;
 mod restart_notifications;
 mod rules;
+mod rules_ha;
 mod server;
 mod shared_postgres;
 mod support;

@@ -7,6 +7,7 @@
 //! - [`template`]: label and annotation templates with Prometheus' variables and functions.
 //! - [`datasource`]: the Prometheus HTTP API client and the built-in test datasource.
 //! - [`scheduler`]: when groups run (sans-IO).
+//! - [`sharding`]: which cluster members evaluate which groups (sans-IO).
 //! - [`alerting`]: the alert state machine of one rule (sans-IO).
 //! - [`engine`]: the tokio driver that ties them together.
 //! - [`notifier`]: delivery to external Alertmanagers.
@@ -21,4 +22,5 @@ pub mod engine;
 pub mod notifier;
 pub mod rulefile;
 pub mod scheduler;
+pub mod sharding;
 pub mod template;

@@ -7,6 +7,9 @@
 //!
 //! The unit is the group, as in Prometheus: a group's rules run in file order within one
 //! evaluation, so "one in flight per group" also bounds each rule to one.
+//!
+//! A group another instance evaluates (see [`crate::sharding`]) is disabled here: it is
+//! never due and its dropped ticks are not counted.
 
 use std::time::Duration;
 
@@ -31,6 +34,7 @@ struct Slot {
     in_flight: bool,
     pending: Option<DateTime<Utc>>,
     missed: u64,
+    enabled: bool,
 }
 
 /// The schedule of every group.
@@ -77,6 +81,7 @@ impl Scheduler {
                 in_flight: false,
                 pending: None,
                 missed: 0,
+                enabled: true,
             });
         }
         Ok(Scheduler { tick, slots })
@@ -95,7 +100,7 @@ impl Scheduler {
         let number = self.tick_number(at);
         let mut due = Vec::new();
         for (group, slot) in self.slots.iter_mut().enumerate() {
-            if number % slot.every != slot.offset {
+            if !slot.enabled || number % slot.every != slot.offset {
                 continue;
             }
             if slot.in_flight {
@@ -115,7 +120,7 @@ impl Scheduler {
     pub fn skip(&mut self, at: DateTime<Utc>) {
         let number = self.tick_number(at);
         for slot in &mut self.slots {
-            if number % slot.every == slot.offset {
+            if slot.enabled && number % slot.every == slot.offset {
                 slot.missed += 1;
             }
         }
@@ -134,13 +139,19 @@ impl Scheduler {
     /// Records that `group`'s evaluation ended (at `now`); returns the pending one to start.
     pub fn finished(&mut self, group: usize, now: DateTime<Utc>) -> Option<Due> {
         let slot = &mut self.slots[group];
-        match slot.pending.take() {
+        match slot.pending.take().filter(|_| slot.enabled) {
             Some(at) => Some(Due { group, at, deadline: deadline(now, slot.timeout) }),
             None => {
                 slot.in_flight = false;
                 None
             }
         }
+    }
+
+    /// Enables or disables `group`. A disabled group is never due; an evaluation already
+    /// running finishes, but the one pending behind it is dropped.
+    pub fn set_enabled(&mut self, group: usize, enabled: bool) {
+        self.slots[group].enabled = enabled;
     }
 
     /// How many ticks of `group` were dropped because it was too slow.
@@ -251,6 +262,22 @@ mod tests {
         assert_eq!(s.missed(0), 2);
         assert_eq!(s.missed(1), 1, "due on one of the two ticks");
         assert_eq!(s.tick_after(at(10_000)), at(20_000));
+    }
+
+    #[test]
+    fn a_disabled_group_is_never_due_and_drops_what_was_pending() {
+        let mut s = scheduler(&[10, 10]);
+        s.set_enabled(1, false);
+        let due: Vec<usize> = s.tick(at(0)).iter().map(|d| d.group).collect();
+        assert_eq!(due, vec![0]);
+        assert!(s.tick(at(10_000)).is_empty(), "group 0 still running");
+        s.skip(at(20_000));
+        assert_eq!((s.missed(0), s.missed(1)), (1, 0), "a disabled group misses nothing");
+        s.set_enabled(0, false);
+        assert!(s.finished(0, at(21_000)).is_none(), "the pending tick is dropped");
+        s.set_enabled(0, true);
+        s.set_enabled(1, true);
+        assert_eq!(s.tick(at(30_000)).len(), 2);
     }
 
     #[test]

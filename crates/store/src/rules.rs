@@ -87,6 +87,27 @@ impl Store {
         })
     }
 
+    /// The stored states of the rules with these keys: (rule key, data), one row per key
+    /// found.
+    pub async fn load_rule_states_for(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let fail = |source| StoreError::Query { operation: "loading rule state", source };
+        let sql = "SELECT rule_key, data FROM rule_state WHERE rule_key = $1";
+        let mut states = Vec::with_capacity(keys.len());
+        on_pool!(self, pool => {
+            for key in keys {
+                if let Some(row) =
+                    sqlx::query(sql).bind(key).fetch_optional(pool).await.map_err(fail)?
+                {
+                    states.push((row.try_get(0).map_err(fail)?, row.try_get(1).map_err(fail)?));
+                }
+            }
+            Ok(states)
+        })
+    }
+
     /// Appends transitions in one transaction.
     pub async fn append_history(&self, entries: &[HistoryEntry]) -> Result<(), StoreError> {
         let fail = |source| StoreError::Query { operation: "recording state history", source };

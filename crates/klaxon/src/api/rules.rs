@@ -1,6 +1,8 @@
 //! Prometheus' rules API, as Prometheus 2.42 shapes it: `GET /api/v1/rules` (groups, rules,
 //! their health and alerts; `?type=alert|record`) and `GET /api/v1/alerts` (every pending
-//! and firing alert). Grafana and other Prometheus clients read them unchanged.
+//! and firing alert). Grafana and other Prometheus clients read them unchanged. Each group
+//! also says whether this instance evaluates it (`owned`, `ownedSince`) and, when rule
+//! groups are sharded, which cluster members do (`owners`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,7 +62,7 @@ pub(crate) async fn get_rules(
                     _ => None,
                 })
                 .collect();
-            groups.push(json!({
+            let mut body = json!({
                 "name": group.spec.name,
                 "file": group.spec.file.display().to_string(),
                 "rules": rules,
@@ -68,7 +70,13 @@ pub(crate) async fn get_rules(
                 "limit": group.spec.limit,
                 "evaluationTime": state.evaluation_duration.as_secs_f64(),
                 "lastEvaluation": go_time(state.last_evaluation),
-            }));
+                "owned": state.owned,
+                "owners": state.owners,
+            });
+            if let Some(since) = state.owned_since {
+                body["ownedSince"] = Value::from(go_time(Some(since)));
+            }
+            groups.push(body);
         }
     }
     success(json!({"groups": groups}))
