@@ -43,6 +43,13 @@ async fn exercise(store: &Store) {
     );
     store.save_rule_state("k", "[2]", at(20)).await.unwrap();
     assert_eq!(store.load_rule_states().await.unwrap(), vec![("k".into(), "[2]".into())]);
+    store.save_rule_state("other", "[3]", at(20)).await.unwrap();
+    let keys = ["k".to_owned(), "missing".to_owned()];
+    assert_eq!(
+        store.load_rule_states_for(&keys).await.unwrap(),
+        vec![("k".into(), "[2]".into())],
+        "only the keys asked for, and only those stored"
+    );
 
     let entries = vec![
         entry("Down", r#"{"alertname":"Down","instance":"a"}"#, "pending", 1, "i1"),
