@@ -407,6 +407,10 @@ async fn one_instance_evaluates_each_group_and_another_takes_over_after_a_sigkil
         since <= decided + two_ticks,
         "ha-{new_owner} took over at {since}, its failure detector decided by {decided}"
     );
+    eprintln!(
+        "takeover: ha-{new_owner} owns the group from the tick at {since}, {} ms after the test saw its failure detector drop ha-{owner}",
+        (since - decided).num_milliseconds()
+    );
     for (_, survivor) in &survivors {
         let group = group(&client, survivor).await;
         assert_eq!(group["owners"], serde_json::json!([format!("ha-{new_owner}")]), "{group}");
