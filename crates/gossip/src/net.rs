@@ -124,7 +124,9 @@ struct Inner<D: Delegate + Send + 'static> {
 
 enum Packets {
     Udp(UdpSocket),
-    Tls(Arc<PacketLinks>),
+    /// Outbound links, and permits for accepted connections: they live as long as their
+    /// peer keeps them, so their number is bounded on its own.
+    Tls(Arc<PacketLinks>, Arc<Semaphore>),
 }
 
 /// The addresses the reconnect timer re-joins: the resolved seeds, and every member that
@@ -149,7 +151,10 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
         let node = make_node();
         let packets = match &config.tls {
             // Peers answer packets at the address written into them: the one we advertise.
-            Some(tls) => Packets::Tls(PacketLinks::new(tls.clone(), node.addr, config.tcp_timeout)),
+            Some(tls) => Packets::Tls(
+                PacketLinks::new(tls.clone(), node.addr, config.tcp_timeout),
+                Arc::new(Semaphore::new(net_tls::MAX_CONNECTIONS)),
+            ),
             None => Packets::Udp(UdpSocket::bind(config.bind).await?),
         };
         let inner = Arc::new(Inner {
@@ -285,10 +290,18 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
                     continue;
                 }
             };
-            if let Packets::Tls(_) = inner.packets {
+            if let Packets::Tls(_, connections) = &inner.packets {
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    tracing::warn!(%from, "too many gossip TLS connections; dropping one");
+                    continue;
+                };
                 // Packet connections live long; the TLS connection task applies the stream
                 // bounds only once the connection turns out to be a stream.
-                inner.spawn(Self::run_tls_connection(inner.clone(), stream, from));
+                let connection = Self::run_tls_connection(inner.clone(), stream, from);
+                inner.spawn(async move {
+                    connection.await;
+                    drop(permit);
+                });
                 continue;
             }
             let Ok(permit) = inner.accepts.clone().try_acquire_owned() else {
@@ -496,7 +509,7 @@ impl<D: Delegate + Send + 'static> Inner<D> {
                         tracing::debug!(%to, %error, "gossip packet not sent");
                     }
                 }
-                Packets::Tls(links) => {
+                Packets::Tls(links, _) => {
                     if let Some(connection) = links.send(to, &bytes) {
                         this.spawn(connection);
                     }

@@ -25,6 +25,8 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 const LINK_QUEUE: usize = 256;
 /// Most pooled packet connections (Alertmanager's pool holds 1024).
 const MAX_LINKS: usize = 1024;
+/// Most accepted connections open at once: every peer's pooled connection plus its streams.
+pub(crate) const MAX_CONNECTIONS: usize = 1024;
 
 /// The TLS settings of `--cluster.tls-config`: what the listener presents and checks, and
 /// what the dialler presents and checks.
