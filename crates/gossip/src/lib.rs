@@ -70,7 +70,7 @@ pub use messages::{
     UserMsgHeader, vsn_array,
 };
 pub use net::{Cluster, Events, MAX_GOSSIP_MESSAGE, NetConfig};
-pub use net_tls::TlsTransport;
+pub use net_tls::{TlsTransport, TransportEvent};
 pub use node::{Config, Delegate, EventKind, MemberEvent, NoDelegate, Node, Output};
 pub use packet::{
     Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,

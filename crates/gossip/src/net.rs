@@ -10,7 +10,7 @@
 //! driver's tasks with no lock held, so they may call back into the [`Cluster`].
 
 use crate::members::Member;
-use crate::net_tls::{self, PacketLinks, TlsTransport};
+use crate::net_tls::{self, PacketLinks, TlsTransport, TransportEvent};
 use crate::node::{Delegate, EventKind, MemberEvent, Node, Output};
 use crate::packet::Inbound;
 use crate::stream::{Direction, StreamLimits, StreamRead, read_stream};
@@ -91,6 +91,8 @@ pub trait Events: Send + Sync + 'static {
     /// A join to a seed peer was started; `refresh` tells the refresh timer's joins from the
     /// reconnect timer's.
     fn join_attempt(&self, _to: SocketAddr, _refresh: bool) {}
+    /// The TLS transport moved a packet or a stream, or failed to.
+    fn transport(&self, _event: TransportEvent) {}
 }
 
 /// A running memberlist node: the handle the application keeps.
@@ -152,7 +154,10 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
         let packets = match &config.tls {
             // Peers answer packets at the address written into them: the one we advertise.
             Some(tls) => Packets::Tls(
-                PacketLinks::new(tls.clone(), node.addr, config.tcp_timeout),
+                PacketLinks::new(tls.clone(), node.addr, config.tcp_timeout, {
+                    let events = events.clone();
+                    Arc::new(move |event| events.transport(event))
+                }),
                 Arc::new(Semaphore::new(net_tls::MAX_CONNECTIONS)),
             ),
             None => Packets::Udp(UdpSocket::bind(config.bind).await?),
@@ -325,10 +330,12 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
                 tracing::debug!(%from, %error, "gossip TLS handshake failed");
+                inner.events.transport(TransportEvent::ReadError);
                 return;
             }
             Err(_) => {
                 tracing::debug!(%from, "gossip TLS handshake timed out");
+                inner.events.transport(TransportEvent::ReadError);
                 return;
             }
         };
@@ -338,11 +345,14 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
                 Ok(Some(TlsFrame::Packet { from: sender, bytes })) => {
                     let Ok(sender) = sender.parse::<SocketAddr>() else {
                         tracing::debug!(%from, %sender, "gossip TLS packet from an unusable address");
+                        inner.events.transport(TransportEvent::ReadError);
                         return;
                     };
+                    inner.events.transport(TransportEvent::PacketReceived(bytes.len()));
                     Inner::with_node(&inner, |node, now| node.handle_packet(now, sender, &bytes));
                 }
                 Ok(Some(TlsFrame::Stream)) => {
+                    inner.events.transport(TransportEvent::StreamReceived);
                     let Ok(permit) = inner.accepts.clone().try_acquire_owned() else {
                         tracing::warn!(%from, "too many gossip streams in flight; dropping one");
                         return;
@@ -351,9 +361,13 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
                     drop(permit);
                     return;
                 }
-                Ok(None) => return,
+                Ok(None) => {
+                    inner.events.transport(TransportEvent::ReadError);
+                    return;
+                }
                 Err(error) => {
                     tracing::debug!(%from, %error, "gossip TLS connection failed");
+                    inner.events.transport(TransportEvent::ReadError);
                     return;
                 }
             }
@@ -522,7 +536,8 @@ impl<D: Delegate + Send + 'static> Inner<D> {
                 };
                 let inner = this.clone();
                 tokio::spawn(async move {
-                    let exchange = dial(to, &bytes, &inner.label, inner.config.tls.as_ref());
+                    let tls = inner.config.tls.as_ref().map(|tls| (tls, &*inner.events));
+                    let exchange = dial(to, &bytes, &inner.label, tls);
                     match tokio::time::timeout(inner.config.tcp_timeout, exchange).await {
                         Ok(Ok(Some(reply))) => {
                             Self::with_node(&inner, |node, now| {
@@ -567,10 +582,15 @@ async fn dial(
     to: SocketAddr,
     request: &[u8],
     label: &str,
-    tls: Option<&TlsTransport>,
+    tls: Option<(&TlsTransport, &dyn Events)>,
 ) -> io::Result<Option<Vec<u8>>> {
-    if let Some(tls) = tls {
-        let mut stream = net_tls::dial_stream(tls, to).await?;
+    if let Some((tls, events)) = tls {
+        let dialled = net_tls::dial_stream(tls, to).await;
+        events.transport(match dialled {
+            Ok(_) => TransportEvent::StreamSent,
+            Err(_) => TransportEvent::WriteError { stream: true },
+        });
+        let mut stream = dialled?;
         stream.write_all(request).await?;
         stream.flush().await?;
         return read_message(&mut stream, Vec::new(), Direction::Reply, label).await;

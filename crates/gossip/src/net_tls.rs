@@ -38,6 +38,28 @@ pub struct TlsTransport {
     pub client: Arc<rustls::ClientConfig>,
 }
 
+/// What the TLS transport did, for Alertmanager's `alertmanager_tls_transport_*` counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportEvent {
+    /// A packet of this many bytes (without the frame) was written to a peer.
+    PacketSent(usize),
+    /// A packet of this many bytes (without the frame) was read from a peer.
+    PacketReceived(usize),
+    /// A stream connection was dialled and announced.
+    StreamSent,
+    /// An accepted connection turned into a stream.
+    StreamReceived,
+    /// An accepted connection failed or ended before turning into a stream (Alertmanager
+    /// counts a packet connection's close as a read error too).
+    ReadError,
+    /// Dialling or writing a packet connection (`stream: false`) or a stream connection
+    /// failed.
+    WriteError {
+        /// Which kind of connection.
+        stream: bool,
+    },
+}
+
 /// A server-side TLS connection.
 pub(crate) type Accepted = tokio_rustls::server::TlsStream<TcpStream>;
 /// A client-side TLS connection.
@@ -97,18 +119,29 @@ pub(crate) async fn read_frame(
     }
 }
 
+/// A frame waiting for its connection, and the length of the packet it carries.
+type Queued = (Vec<u8>, usize);
+
 /// The pooled packet connections, keyed by peer address.
 pub(crate) struct PacketLinks {
     transport: TlsTransport,
     /// Our listen address as peers should answer it, written into every packet frame.
     from: String,
     timeout: Duration,
-    links: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
+    /// Each link's queue of frames, with the length of the packet each carries.
+    links: Mutex<HashMap<SocketAddr, mpsc::Sender<Queued>>>,
+    report: Arc<dyn Fn(TransportEvent) + Send + Sync>,
 }
 
 impl PacketLinks {
-    pub(crate) fn new(transport: TlsTransport, from: SocketAddr, timeout: Duration) -> Arc<Self> {
-        Arc::new(Self { transport, from: from.to_string(), timeout, links: Mutex::default() })
+    pub(crate) fn new(
+        transport: TlsTransport,
+        from: SocketAddr,
+        timeout: Duration,
+        report: Arc<dyn Fn(TransportEvent) + Send + Sync>,
+    ) -> Arc<Self> {
+        let from = from.to_string();
+        Arc::new(Self { transport, from, timeout, links: Mutex::default(), report })
     }
 
     /// Queues `packet` for `to`; returns the task to spawn when a new connection is needed.
@@ -119,7 +152,7 @@ impl PacketLinks {
         to: SocketAddr,
         packet: &[u8],
     ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
-        let mut frame = encode_packet_frame(&self.from, packet);
+        let mut frame = (encode_packet_frame(&self.from, packet), packet.len());
         let mut links = self.links.lock().expect("packet links lock poisoned");
         if let Some(link) = links.get(&to) {
             match link.try_send(frame) {
@@ -144,9 +177,11 @@ impl PacketLinks {
         drop(links);
         let pool = Arc::downgrade(self);
         let (client, timeout) = (self.transport.client.clone(), self.timeout);
+        let report = self.report.clone();
         Some(async move {
-            if let Err(error) = run_link(&client, to, timeout, receiver).await {
+            if let Err(error) = run_link(&client, to, timeout, receiver, &*report).await {
                 tracing::debug!(%to, %error, "gossip TLS packet connection ended");
+                report(TransportEvent::WriteError { stream: false });
             }
             forget(&pool, to, &sender);
         })
@@ -154,7 +189,7 @@ impl PacketLinks {
 }
 
 /// Removes `to`'s link if it is still the one that just ended.
-fn forget(pool: &Weak<PacketLinks>, to: SocketAddr, ended: &mpsc::Sender<Vec<u8>>) {
+fn forget(pool: &Weak<PacketLinks>, to: SocketAddr, ended: &mpsc::Sender<Queued>) {
     let Some(pool) = pool.upgrade() else { return };
     let mut links = pool.links.lock().expect("packet links lock poisoned");
     if links.get(&to).is_some_and(|link| link.same_channel(ended)) {
@@ -168,7 +203,8 @@ async fn run_link(
     client: &Arc<rustls::ClientConfig>,
     to: SocketAddr,
     timeout: Duration,
-    mut queue: mpsc::Receiver<Vec<u8>>,
+    mut queue: mpsc::Receiver<Queued>,
+    report: &(dyn Fn(TransportEvent) + Send + Sync),
 ) -> io::Result<()> {
     let mut stream = tokio::time::timeout(timeout, dial(client, to))
         .await
@@ -177,10 +213,11 @@ async fn run_link(
     loop {
         tokio::select! {
             frame = queue.recv() => {
-                let Some(frame) = frame else { return Ok(()) };
+                let Some((frame, packet_len)) = frame else { return Ok(()) };
                 tokio::time::timeout(timeout, write_frame(&mut stream, &frame))
                     .await
                     .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+                report(TransportEvent::PacketSent(packet_len));
             }
             // Peers never write on a packet connection: anything read is the end of it.
             read = stream.read(&mut scratch) => {

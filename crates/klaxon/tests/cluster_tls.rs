@@ -6,7 +6,8 @@
 //! reliable message, so both the pooled packet connections and the stream connections are
 //! used), and the same alert posted to every node must give exactly one notification. A
 //! node whose certificate another CA signed must not get in. A broken file must stop Klaxon
-//! with an error naming the file and the field.
+//! with an error naming the file and the field. The `alertmanager_tls_transport_*` counters
+//! must have moved on every node.
 //!
 //! The scenarios and timers are those of [`crate::cluster`]; only the transport differs.
 
@@ -20,7 +21,7 @@ use crate::cluster::{
     notifications_after_every_turn, own_name, post_alert_everywhere, silences_replicate,
     start_cluster_with,
 };
-use crate::support::{Implementation, ScratchDir};
+use crate::support::{Implementation, ScratchDir, request};
 
 /// A test certificate authority.
 struct Authority {
@@ -88,6 +89,33 @@ async fn mixed_tls_cluster(
     let all: Vec<&Node> = nodes.iter().collect();
     post_alert_everywhere(&client, &all, "dedup").await;
     assert_eq!(notifications_after_every_turn(&sink, "dedup", nodes.len()).await, 1);
+    for node in &nodes {
+        transport_counters_moved(&client, node).await;
+    }
+}
+
+/// The transport's counters, under Alertmanager's names, counted both packets and streams
+/// both ways; the same check runs against the Alertmanagers, so the names are theirs.
+async fn transport_counters_moved(client: &reqwest::Client, node: &Node) {
+    let text = request(client, "GET", &format!("{}/metrics", node.server.url), None).await.text;
+    for name in [
+        "packet_bytes_sent_total",
+        "packet_bytes_received_total",
+        "stream_connections_sent_total",
+        "stream_connections_received_total",
+    ] {
+        let series = format!("alertmanager_tls_transport_{name} ");
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        assert!(
+            value.is_some_and(|v| v > 0.0),
+            "{:?} at {}: {series}is {value:?}",
+            node.server.implementation,
+            node.ip
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

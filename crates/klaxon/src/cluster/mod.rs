@@ -10,10 +10,12 @@
 //! - `settle.rs`: Alertmanager's settle loop.
 //! - `ulid.rs`: the default peer name.
 //! - `metrics.rs`: the `alertmanager_cluster_*` series.
+//! - `tls_metrics.rs`: the `alertmanager_tls_transport_*` series.
 
 mod metrics;
 mod settle;
 mod state;
+mod tls_metrics;
 mod ulid;
 
 use std::net::SocketAddr;
@@ -162,7 +164,8 @@ impl ClusterPeer {
         app: &Arc<App>,
         persist: mpsc::Sender<Vec<u8>>,
     ) -> Result<Arc<ClusterPeer>, String> {
-        let metrics = Arc::new(ClusterMetrics::new(&app.metrics.registry));
+        let tls = settings.net.tls.is_some();
+        let metrics = Arc::new(ClusterMetrics::new(&app.metrics.registry, tls));
         let events = Arc::new(AppEvents::new(Arc::downgrade(app), persist, metrics.clone()));
         let delegate = StateDelegate::new(Arc::downgrade(app), metrics.clone());
         let (name, advertise, config) =
