@@ -5,7 +5,8 @@
 //!
 //! Network:
 //! - [`net`]: the tokio driver ([`Cluster`]) that runs a [`Node`] on a UDP socket and a TCP
-//!   listener; the only module that touches sockets or the clock.
+//!   listener; with `net_tls`, the only modules that touch sockets or the clock.
+//! - `net_tls`: Alertmanager's TLS transport ([`TlsTransport`]) in place of UDP and TCP.
 //!
 //! Codec:
 //! - [`msgpack`]: the go-msgpack subset, byte-exact on output, lenient and bounded on input.
@@ -13,6 +14,7 @@
 //! - [`lzw`]: Go `compress/lzw` (LSB, 8-bit literals) with an output cap.
 //! - [`packet`]: UDP framing: label, CRC, compression, compound, user messages.
 //! - [`stream`]: TCP framing: label, compression, push/pull, user message, ping/ack, error.
+//! - [`tls_frame`]: the TLS transport's frames: packets and the stream announcement.
 //! - [`clusterpb`]: Alertmanager's gossip payloads (`Part`, `FullState`).
 //! - [`keyring`]: the optional AES-GCM envelopes (unused by stock Alertmanager).
 //! - [`error`]: [`DecodeError`] and [`EncodeError`].
@@ -48,6 +50,7 @@ pub mod members;
 pub mod messages;
 pub mod msgpack;
 pub mod net;
+mod net_tls;
 pub mod node;
 pub mod packet;
 mod probe;
@@ -56,6 +59,7 @@ mod rumors;
 mod sim;
 pub mod stream;
 pub mod suspicion;
+pub mod tls_frame;
 
 pub use error::{DecodeError, EncodeError};
 pub use keyring::{EncryptionVersion, Keyring, Seal};
@@ -66,6 +70,7 @@ pub use messages::{
     UserMsgHeader, vsn_array,
 };
 pub use net::{Cluster, Events, MAX_GOSSIP_MESSAGE, NetConfig};
+pub use net_tls::{TlsTransport, TransportEvent};
 pub use node::{Config, Delegate, EventKind, MemberEvent, NoDelegate, Node, Output};
 pub use packet::{
     Inbound, PacketOptions, decode_packet, decode_packet_lenient, decode_packet_with,
@@ -74,6 +79,7 @@ pub use packet::{
 pub use stream::{
     Direction, PushPull, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
 };
+pub use tokio_rustls::rustls;
 
 #[cfg(test)]
 mod tests;

@@ -1,22 +1,26 @@
-//! The tokio driver for a [`Node`]: a UDP socket and a TCP listener on the bind address, the
-//! node's timers, stream dialling with timeouts and bounded concurrency, joining and
-//! re-joining seed peers, and graceful leave. The node itself stays sans-IO; this module is
-//! the only place in the crate that touches sockets or the clock.
+//! The tokio driver for a [`Node`]: a UDP socket and a TCP listener on the bind address (or,
+//! with [`NetConfig::tls`], Alertmanager's TLS transport on the TCP listener alone, see
+//! [`crate::net_tls`]), the node's timers, stream dialling with timeouts and bounded
+//! concurrency, joining and re-joining seed peers, and graceful leave. The node itself stays
+//! sans-IO and never knows which transport carries its packets and streams; this module and
+//! [`crate::net_tls`] are the only places in the crate that touch sockets or the clock.
 //!
 //! The application sees the cluster through [`Cluster`] (member list, broadcasts, leave)
 //! and [`Events`] (user messages, remote state, member changes), whose callbacks run on the
 //! driver's tasks with no lock held, so they may call back into the [`Cluster`].
 
 use crate::members::Member;
+use crate::net_tls::{self, PacketLinks, TlsTransport, TransportEvent};
 use crate::node::{Delegate, EventKind, MemberEvent, Node, Output};
 use crate::packet::Inbound;
 use crate::stream::{Direction, StreamLimits, StreamRead, read_stream};
+use crate::tls_frame::TlsFrame;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::AbortHandle;
@@ -51,6 +55,8 @@ pub struct NetConfig {
     pub refresh_interval: Duration,
     /// Most streams in flight in each direction.
     pub max_streams: usize,
+    /// Alertmanager's TLS transport (`--cluster.tls-config`) instead of UDP and plain TCP.
+    pub tls: Option<TlsTransport>,
 }
 
 impl NetConfig {
@@ -65,6 +71,7 @@ impl NetConfig {
             reconnect_timeout: Duration::from_secs(6 * 3600),
             refresh_interval: Duration::from_secs(15),
             max_streams: 128,
+            tls: None,
         }
     }
 }
@@ -84,6 +91,8 @@ pub trait Events: Send + Sync + 'static {
     /// A join to a seed peer was started; `refresh` tells the refresh timer's joins from the
     /// reconnect timer's.
     fn join_attempt(&self, _to: SocketAddr, _refresh: bool) {}
+    /// The TLS transport moved a packet or a stream, or failed to.
+    fn transport(&self, _event: TransportEvent) {}
 }
 
 /// A running memberlist node: the handle the application keeps.
@@ -100,7 +109,8 @@ impl<D: Delegate + Send + 'static> Clone for Cluster<D> {
 struct Inner<D: Delegate + Send + 'static> {
     node: Mutex<Node<D>>,
     origin: Instant,
-    udp: UdpSocket,
+    /// The packet transport: a UDP socket, or pooled TLS connections.
+    packets: Packets,
     label: String,
     /// Our own address, never a reconnect target.
     advertised: SocketAddr,
@@ -109,8 +119,16 @@ struct Inner<D: Delegate + Send + 'static> {
     wake: Notify,
     dials: Arc<Semaphore>,
     accepts: Arc<Semaphore>,
-    tasks: Mutex<Vec<AbortHandle>>,
+    /// The driver's tasks, and whether [`Cluster::stop`] ended them (no new ones then).
+    tasks: Mutex<(Vec<AbortHandle>, bool)>,
     seeds: Mutex<Seeds>,
+}
+
+enum Packets {
+    Udp(UdpSocket),
+    /// Outbound links, and permits for accepted connections: they live as long as their
+    /// peer keeps them, so their number is bounded on its own.
+    Tls(Arc<PacketLinks>, Arc<Semaphore>),
 }
 
 /// The addresses the reconnect timer re-joins: the resolved seeds, and every member that
@@ -131,34 +149,42 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
         make_node: impl FnOnce() -> Node<D>,
         events: Arc<dyn Events>,
     ) -> io::Result<Self> {
-        let udp = UdpSocket::bind(config.bind).await?;
         let tcp = TcpListener::bind(config.bind).await?;
         let node = make_node();
+        let packets = match &config.tls {
+            // Peers answer packets at the address written into them: the one we advertise.
+            Some(tls) => Packets::Tls(
+                PacketLinks::new(tls.clone(), node.addr, config.tcp_timeout, {
+                    let events = events.clone();
+                    Arc::new(move |event| events.transport(event))
+                }),
+                Arc::new(Semaphore::new(net_tls::MAX_CONNECTIONS)),
+            ),
+            None => Packets::Udp(UdpSocket::bind(config.bind).await?),
+        };
         let inner = Arc::new(Inner {
             label: node.config.label.clone(),
             advertised: node.addr,
             node: Mutex::new(node),
             origin: Instant::now(),
-            udp,
+            packets,
             dials: Arc::new(Semaphore::new(config.max_streams)),
             accepts: Arc::new(Semaphore::new(config.max_streams)),
             config,
             events,
             wake: Notify::new(),
-            tasks: Mutex::new(Vec::new()),
+            tasks: Mutex::new((Vec::new(), false)),
             seeds: Mutex::new(Seeds::default()),
         });
         let cluster = Self { inner };
-        cluster.spawn(Self::run_timers(cluster.inner.clone()));
-        cluster.spawn(Self::run_udp(cluster.inner.clone()));
-        cluster.spawn(Self::run_tcp(cluster.inner.clone(), tcp));
-        cluster.spawn(Self::run_peers(cluster.inner.clone()));
+        let inner = &cluster.inner;
+        inner.spawn(Self::run_timers(inner.clone()));
+        if matches!(inner.packets, Packets::Udp(_)) {
+            inner.spawn(Self::run_udp(inner.clone()));
+        }
+        inner.spawn(Self::run_tcp(inner.clone(), tcp));
+        inner.spawn(Self::run_peers(inner.clone()));
         Ok(cluster)
-    }
-
-    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(task).abort_handle();
-        lock(&self.inner.tasks).push(handle);
     }
 
     /// Runs `f` on the node at the current time, then carries out what it produced.
@@ -221,7 +247,9 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
 
     /// Stops every task of the driver at once (no leave message).
     pub fn stop(&self) {
-        for task in lock(&self.inner.tasks).drain(..) {
+        let mut tasks = lock(&self.inner.tasks);
+        tasks.1 = true;
+        for task in tasks.0.drain(..) {
             task.abort();
         }
     }
@@ -242,9 +270,10 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
     }
 
     async fn run_udp(inner: Arc<Inner<D>>) {
+        let Packets::Udp(udp) = &inner.packets else { return };
         let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
-            match inner.udp.recv_from(&mut buf).await {
+            match udp.recv_from(&mut buf).await {
                 Ok((n, from)) => {
                     Inner::with_node(&inner, |node, now| node.handle_packet(now, from, &buf[..n]));
                 }
@@ -266,29 +295,107 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
                     continue;
                 }
             };
+            if let Packets::Tls(_, connections) = &inner.packets {
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    tracing::warn!(%from, "too many gossip TLS connections; dropping one");
+                    continue;
+                };
+                // Packet connections live long; the TLS connection task applies the stream
+                // bounds only once the connection turns out to be a stream.
+                let connection = Self::run_tls_connection(inner.clone(), stream, from);
+                inner.spawn(async move {
+                    connection.await;
+                    drop(permit);
+                });
+                continue;
+            }
             let Ok(permit) = inner.accepts.clone().try_acquire_owned() else {
                 tracing::warn!(%from, "too many gossip streams in flight; dropping one");
                 continue;
             };
             let inner = inner.clone();
             tokio::spawn(async move {
-                let timeout = inner.config.tcp_timeout;
-                let served = tokio::time::timeout(timeout, Self::serve(&inner, stream, from));
-                if let Ok(Err(error)) | Err(error) = served.await.map_err(io::Error::other) {
-                    tracing::debug!(%from, %error, "gossip stream failed");
-                }
+                Self::serve_bounded(&inner, stream, from, Vec::new()).await;
                 drop(permit);
             });
         }
     }
 
+    /// Serves one accepted TLS connection: its packets, until it closes or turns into a
+    /// stream, which is then served as a plain TCP stream would be.
+    async fn run_tls_connection(inner: Arc<Inner<D>>, tcp: TcpStream, from: SocketAddr) {
+        let Some(tls) = &inner.config.tls else { return };
+        let handshake = tokio::time::timeout(inner.config.tcp_timeout, net_tls::accept(tls, tcp));
+        let mut stream = match handshake.await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%from, %error, "gossip TLS handshake failed");
+                inner.events.transport(TransportEvent::ReadError);
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%from, "gossip TLS handshake timed out");
+                inner.events.transport(TransportEvent::ReadError);
+                return;
+            }
+        };
+        let mut buf = Vec::new();
+        loop {
+            match net_tls::read_frame(&mut stream, &mut buf).await {
+                Ok(Some(TlsFrame::Packet { from: sender, bytes })) => {
+                    let Ok(sender) = sender.parse::<SocketAddr>() else {
+                        tracing::debug!(%from, %sender, "gossip TLS packet from an unusable address");
+                        inner.events.transport(TransportEvent::ReadError);
+                        return;
+                    };
+                    inner.events.transport(TransportEvent::PacketReceived(bytes.len()));
+                    Inner::with_node(&inner, |node, now| node.handle_packet(now, sender, &bytes));
+                }
+                Ok(Some(TlsFrame::Stream)) => {
+                    inner.events.transport(TransportEvent::StreamReceived);
+                    let Ok(permit) = inner.accepts.clone().try_acquire_owned() else {
+                        tracing::warn!(%from, "too many gossip streams in flight; dropping one");
+                        return;
+                    };
+                    Self::serve_bounded(&inner, stream, from, buf).await;
+                    drop(permit);
+                    return;
+                }
+                Ok(None) => {
+                    inner.events.transport(TransportEvent::ReadError);
+                    return;
+                }
+                Err(error) => {
+                    tracing::debug!(%from, %error, "gossip TLS connection failed");
+                    inner.events.transport(TransportEvent::ReadError);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Serves one stream within the TCP timeout; `read` holds its bytes already read.
+    async fn serve_bounded(
+        inner: &Arc<Inner<D>>,
+        stream: impl AsyncRead + AsyncWrite + Unpin,
+        from: SocketAddr,
+        read: Vec<u8>,
+    ) {
+        let timeout = inner.config.tcp_timeout;
+        let served = tokio::time::timeout(timeout, Self::serve(inner, stream, from, read));
+        if let Ok(Err(error)) | Err(error) = served.await.map_err(io::Error::other) {
+            tracing::debug!(%from, %error, "gossip stream failed");
+        }
+    }
+
     async fn serve(
         inner: &Arc<Inner<D>>,
-        mut stream: TcpStream,
+        mut stream: impl AsyncRead + AsyncWrite + Unpin,
         from: SocketAddr,
+        read: Vec<u8>,
     ) -> io::Result<()> {
-        let Some(request) = read_message(&mut stream, Direction::Request, &inner.label).await?
-        else {
+        let request = read_message(&mut stream, read, Direction::Request, &inner.label).await?;
+        let Some(request) = request else {
             return Ok(());
         };
         let reply = Inner::with_node(inner, |node, now| node.handle_stream(now, from, &request));
@@ -376,6 +483,18 @@ impl<D: Delegate + Send + 'static> Inner<D> {
         Self::run_on_node(this, true, f)
     }
 
+    /// Spawns a task that [`Cluster::stop`] aborts.
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut tasks = lock(&self.tasks);
+        let (handles, stopped) = &mut *tasks;
+        if *stopped {
+            return;
+        }
+        // Long-lived TLS connections come and go; keep only the running ones.
+        handles.retain(|task| !task.is_finished());
+        handles.push(tokio::spawn(task).abort_handle());
+    }
+
     fn run_on_node<R>(
         this: &Arc<Self>,
         wake_timers: bool,
@@ -396,12 +515,20 @@ impl<D: Delegate + Send + 'static> Inner<D> {
 
     fn execute(this: &Arc<Self>, output: Output) {
         match output {
-            Output::SendPacket { to, bytes } => {
-                // UDP is lossy by contract: a full socket buffer drops like the network would.
-                if let Err(error) = this.udp.try_send_to(&bytes, to) {
-                    tracing::debug!(%to, %error, "gossip packet not sent");
+            Output::SendPacket { to, bytes } => match &this.packets {
+                Packets::Udp(udp) => {
+                    // UDP is lossy by contract: a full socket buffer drops like the network
+                    // would.
+                    if let Err(error) = udp.try_send_to(&bytes, to) {
+                        tracing::debug!(%to, %error, "gossip packet not sent");
+                    }
                 }
-            }
+                Packets::Tls(links, _) => {
+                    if let Some(connection) = links.send(to, &bytes) {
+                        this.spawn(connection);
+                    }
+                }
+            },
             Output::OpenStream { to, bytes } => {
                 let Ok(permit) = this.dials.clone().try_acquire_owned() else {
                     tracing::warn!(%to, "too many gossip streams in flight; dropping one");
@@ -409,7 +536,8 @@ impl<D: Delegate + Send + 'static> Inner<D> {
                 };
                 let inner = this.clone();
                 tokio::spawn(async move {
-                    let exchange = dial(to, &bytes, &inner.label);
+                    let tls = inner.config.tls.as_ref().map(|tls| (tls, &*inner.events));
+                    let exchange = dial(to, &bytes, &inner.label, tls);
                     match tokio::time::timeout(inner.config.tcp_timeout, exchange).await {
                         Ok(Ok(Some(reply))) => {
                             Self::with_node(&inner, |node, now| {
@@ -448,25 +576,43 @@ impl<D: Delegate + Send + 'static> Inner<D> {
     }
 }
 
-/// Dials `to`, writes `request` and reads one reply message, if the peer sends one before
-/// closing (user messages have none).
-async fn dial(to: SocketAddr, request: &[u8], label: &str) -> io::Result<Option<Vec<u8>>> {
+/// Dials `to` (over TLS when `tls` is set), writes `request` and reads one reply message,
+/// if the peer sends one before closing (user messages have none).
+async fn dial(
+    to: SocketAddr,
+    request: &[u8],
+    label: &str,
+    tls: Option<(&TlsTransport, &dyn Events)>,
+) -> io::Result<Option<Vec<u8>>> {
+    if let Some((tls, events)) = tls {
+        let dialled = net_tls::dial_stream(tls, to).await;
+        events.transport(match dialled {
+            Ok(_) => TransportEvent::StreamSent,
+            Err(_) => TransportEvent::WriteError { stream: true },
+        });
+        let mut stream = dialled?;
+        stream.write_all(request).await?;
+        stream.flush().await?;
+        return read_message(&mut stream, Vec::new(), Direction::Reply, label).await;
+    }
     let mut stream = TcpStream::connect(to).await?;
     stream.set_nodelay(true)?;
     stream.write_all(request).await?;
-    read_message(&mut stream, Direction::Reply, label).await
+    read_message(&mut stream, Vec::new(), Direction::Reply, label).await
 }
 
-/// Reads until one complete stream message is buffered and returns its bytes; `None` when
-/// the peer closes first or sends something unreadable.
+/// Reads until one complete stream message is buffered (after the bytes already `read`) and
+/// returns its bytes; `None` when the peer closes first or sends something unreadable.
 async fn read_message(
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + Unpin),
+    read: Vec<u8>,
     direction: Direction,
     label: &str,
 ) -> io::Result<Option<Vec<u8>>> {
     let inbound = Inbound::plain(label);
     let limits = StreamLimits::default();
-    let mut buf = Vec::with_capacity(4096);
+    let mut buf = read;
+    buf.reserve(4096);
     loop {
         if !buf.is_empty() {
             match read_stream(&buf, direction, &inbound, &limits) {

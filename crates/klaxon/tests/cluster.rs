@@ -26,7 +26,7 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Bound on any one thing converging (membership, a silence, a notification).
 const CONVERGE: Duration = Duration::from_secs(30);
 
-fn config(sink: &str) -> String {
+pub(crate) fn config(sink: &str) -> String {
     format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 3s\n  group_interval: 1m\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: 'http://{sink}/hook'\n"
     )
@@ -80,9 +80,9 @@ impl Sink {
     }
 }
 
-struct Node {
-    server: Server,
-    ip: &'static str,
+pub(crate) struct Node {
+    pub(crate) server: Server,
+    pub(crate) ip: &'static str,
 }
 
 async fn status(client: &reqwest::Client, node: &Node) -> Value {
@@ -91,7 +91,7 @@ async fn status(client: &reqwest::Client, node: &Node) -> Value {
 }
 
 /// Polls until `check` holds or [`CONVERGE`] passes; then panics with `what`.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -112,11 +112,23 @@ fn start_cluster(
     ips: &'static [&'static str],
     config: &std::path::Path,
 ) -> Vec<Node> {
+    start_cluster_with(implementations, ips, config, |_| Vec::new())
+}
+
+/// [`start_cluster`], node `i` also getting the flags `extra(i)`.
+pub(crate) fn start_cluster_with(
+    implementations: &[Implementation],
+    ips: &'static [&'static str],
+    config: &std::path::Path,
+    extra: impl Fn(usize) -> Vec<String>,
+) -> Vec<Node> {
     implementations
         .iter()
         .zip(ips)
-        .map(|(implementation, ip)| {
-            let flags = cluster_flags(ip, ips);
+        .enumerate()
+        .map(|(i, (implementation, ip))| {
+            let mut flags = cluster_flags(ip, ips);
+            flags.extend(extra(i));
             let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
             let server = Server::start(*implementation, &format!("{ip}:9093"), config, &flags);
             Node { server, ip }
@@ -124,17 +136,17 @@ fn start_cluster(
         .collect()
 }
 
-async fn member_names(client: &reqwest::Client, node: &Node) -> BTreeSet<String> {
+pub(crate) async fn member_names(client: &reqwest::Client, node: &Node) -> BTreeSet<String> {
     let status = status(client, node).await;
     let peers = status["cluster"]["peers"].as_array().cloned().unwrap_or_default();
     peers.iter().filter_map(|p| p["name"].as_str().map(str::to_owned)).collect()
 }
 
-async fn own_name(client: &reqwest::Client, node: &Node) -> String {
+pub(crate) async fn own_name(client: &reqwest::Client, node: &Node) -> String {
     status(client, node).await["cluster"]["name"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn every_node_lists_every_member(client: &reqwest::Client, nodes: &[Node]) {
+pub(crate) async fn every_node_lists_every_member(client: &reqwest::Client, nodes: &[Node]) {
     let mut names = BTreeSet::new();
     for node in nodes {
         names.insert(own_name(client, node).await);
@@ -188,7 +200,7 @@ async fn silence_state(client: &reqwest::Client, node: &Node, id: &str) -> Optio
 /// node, does too. The first silence is small enough for gossip packets; the others carry a
 /// long comment, which makes them oversized (over 700 bytes), so they travel as reliable TCP
 /// user messages to every member instead.
-async fn silences_replicate(client: &reqwest::Client, nodes: &[Node]) {
+pub(crate) async fn silences_replicate(client: &reqwest::Client, nodes: &[Node]) {
     for (i, origin) in nodes.iter().enumerate() {
         let now = chrono::Utc::now();
         let comment = if i == 0 { "replication".to_owned() } else { "long ".repeat(200) };
@@ -224,7 +236,11 @@ async fn silences_replicate(client: &reqwest::Client, nodes: &[Node]) {
     }
 }
 
-async fn post_alert_everywhere(client: &reqwest::Client, nodes: &[&Node], alertname: &str) {
+pub(crate) async fn post_alert_everywhere(
+    client: &reqwest::Client,
+    nodes: &[&Node],
+    alertname: &str,
+) {
     let body = json!([{ "labels": { "alertname": alertname } }]).to_string();
     for node in nodes {
         let url = format!("{}/api/v2/alerts", node.server.url);
@@ -235,7 +251,11 @@ async fn post_alert_everywhere(client: &reqwest::Client, nodes: &[&Node], alertn
 
 /// Waits for the first notification of `alertname`, then watches until every node that could
 /// still send has had its turn, and returns the count.
-async fn notifications_after_every_turn(sink: &Sink, alertname: &str, nodes: usize) -> usize {
+pub(crate) async fn notifications_after_every_turn(
+    sink: &Sink,
+    alertname: &str,
+    nodes: usize,
+) -> usize {
     eventually(&format!("a notification for {alertname}"), || async { sink.count(alertname) > 0 })
         .await;
     let last_turn = GROUP_WAIT + PEER_TIMEOUT * u32::try_from(nodes).unwrap() + PEER_TIMEOUT;

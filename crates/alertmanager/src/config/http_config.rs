@@ -156,13 +156,13 @@ impl TlsConfig {
 }
 
 /// TLS versions by name; Go renders the field as its number (the marshaller is not reached).
-mod tls_version {
+pub(crate) mod tls_version {
     use serde::{Deserializer, Serializer};
 
     const VERSIONS: [(&str, u16); 4] =
         [("TLS10", 0x0301), ("TLS11", 0x0302), ("TLS12", 0x0303), ("TLS13", 0x0304)];
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
         crate::config::types::scalar_with(d, |name| {
             match VERSIONS.iter().find(|(n, _)| *n == name) {
                 Some((_, v)) => Ok(Some(*v)),
@@ -171,7 +171,7 @@ mod tls_version {
         })
     }
 
-    pub(super) fn serialize<S: Serializer>(value: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(v) => s.serialize_u16(*v),
             None => s.serialize_none(),

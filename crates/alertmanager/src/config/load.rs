@@ -84,7 +84,7 @@ fn parse(text: &str, path: &Path) -> Result<Document, ConfigError> {
 
 /// The deserializer's message without the position and path it appends and prepends (ours
 /// carries them separately).
-fn bare_message(error: &yaml_serde::Error) -> String {
+pub(super) fn bare_message(error: &yaml_serde::Error) -> String {
     let text = error.to_string();
     let text = match text.rfind(" at line ") {
         Some(i) if text[i..].contains(" column ") => &text[..i],

@@ -6,6 +6,7 @@
 //! - [`load`]: reading, deserializing, defaults from `global`, cross-reference checks.
 //! - [`global`], [`route`], [`receiver`], [`integrations`], [`http_config`], [`inhibit`],
 //!   [`time_interval`]: the sections of the file.
+//! - [`cluster_tls`]: the `--cluster.tls-config` file of the TLS gossip transport.
 //! - [`types`]: secrets, URLs, host:port pairs and durations as Alertmanager reads and writes
 //!   them.
 //! - [`render`]: Go `yaml.v2`-compatible rendering.
@@ -16,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod cluster_tls;
 pub mod global;
 mod gomap;
 pub mod http_config;

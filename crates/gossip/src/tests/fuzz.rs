@@ -12,6 +12,7 @@ use crate::packet::{self, Inbound, PacketOptions};
 use crate::stream::{
     Direction, StreamLimits, StreamMessage, StreamOptions, StreamRead, read_stream,
 };
+use crate::tls_frame;
 use std::time::{Duration, Instant};
 
 const CASES: usize = 6_000;
@@ -144,4 +145,34 @@ fn nested_framing_is_bounded() {
     }
     let parts = packet::decode_packet_lenient(&msg, "").unwrap();
     assert!(matches!(parts.as_slice(), [Err(crate::DecodeError::FramingTooDeep { .. })]));
+}
+
+/// The TLS transport's frames: what a frame yields never exceeds what it was given, and a
+/// length prefix alone cannot make the decoder want more than [`tls_frame::MAX_FRAME`].
+#[test]
+fn tls_frames_survive_random_and_mutated_input() {
+    let mut r = Rng::new(0x7151_f4a3);
+    let packets = corpus(&mut r);
+    let mut valid: Vec<Vec<u8>> = packets
+        .iter()
+        .take(100)
+        .map(|p| tls_frame::encode_packet_frame("127.0.0.1:9094", p))
+        .collect();
+    valid.push(tls_frame::encode_stream_frame());
+    for case in 0..CASES {
+        let buf = input(&mut r, &valid);
+        match tls_frame::decode_frame(&buf) {
+            Ok(Some((frame, used))) => {
+                assert!(used <= buf.len(), "case {case}");
+                if let tls_frame::TlsFrame::Packet { from, bytes } = frame {
+                    assert!(from.len() + bytes.len() <= used, "case {case}");
+                }
+            }
+            Ok(None) => {
+                let claimed = buf.first_chunk::<4>().map_or(0, |p| u32::from_le_bytes(*p));
+                assert!(claimed as usize <= tls_frame::MAX_FRAME, "case {case}");
+            }
+            Err(_) => {}
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Tests for the whole crate: hand-computed golden bytes, Go-style LZW streams, round trips
-//! over generated values, and seeded random inputs thrown at every decoder.
+//! over generated values, seeded random inputs thrown at every decoder, and the driver over
+//! loopback (plain and TLS).
 
 mod am025_capture;
 mod fuzz;
@@ -7,6 +8,7 @@ mod golden;
 mod keyring;
 mod lzw_go;
 mod net;
+mod net_tls;
 mod roundtrip;
 mod swim_rules;
 mod swim_sim;

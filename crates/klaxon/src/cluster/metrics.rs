@@ -10,6 +10,7 @@ use prometheus::{
 };
 
 use super::ClusterPeer;
+use super::tls_metrics::TlsTransportMetrics;
 
 /// The cluster's metrics.
 pub struct ClusterMetrics {
@@ -30,6 +31,7 @@ pub struct ClusterMetrics {
     refresh_joins: IntCounter,
     pings: Histogram,
     oversized_sent: IntCounterVec,
+    tls_transport: Option<TlsTransportMetrics>,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
@@ -41,8 +43,8 @@ fn by_type(name: &str, help: &str) -> IntCounterVec {
 }
 
 impl ClusterMetrics {
-    /// Registers the series in `registry`.
-    pub fn new(registry: &Registry) -> ClusterMetrics {
+    /// Registers the series in `registry`, and the TLS transport's with `tls_transport`.
+    pub fn new(registry: &Registry, tls_transport: bool) -> ClusterMetrics {
         let gauge = |name: &str, help: &str| Gauge::new(name, help).expect("valid metric");
         let metrics = ClusterMetrics {
             members: gauge(
@@ -125,6 +127,7 @@ impl ClusterMetrics {
                 &["key"],
             )
             .expect("valid metric"),
+            tls_transport: tls_transport.then(|| TlsTransportMetrics::new(registry)),
         };
         for msg_type in ["full_state", "update"] {
             for vec in
@@ -196,6 +199,12 @@ impl ClusterMetrics {
 
     pub(crate) fn join_attempt(&self, refresh: bool) {
         if refresh { self.refresh_joins.inc() } else { self.reconnections.inc() }
+    }
+
+    pub(crate) fn transport(&self, event: gossip::TransportEvent) {
+        if let Some(tls) = &self.tls_transport {
+            tls.record(event);
+        }
     }
 }
 

@@ -2,25 +2,29 @@
 //! addresses from the `--cluster.*` flags, the `nfl` and `sil` states as `clusterpb` parts,
 //! the broadcast rule for local changes, settle (a stable member count) gating the
 //! notification pipeline, the position the wait stage reads, and the cluster's part of
-//! `/api/v2/status` and `/metrics`.
+//! `/api/v2/status` and `/metrics`. With `--cluster.tls-config`, the driver gossips over
+//! Alertmanager's TLS transport instead of UDP and TCP.
 //!
 //! - `state.rs`: the delegate (full state for push/pull) and the events (merging peers'
 //!   parts into the silences and the notification log, re-gossip, persistence hand-off).
 //! - `settle.rs`: Alertmanager's settle loop.
 //! - `ulid.rs`: the default peer name.
 //! - `metrics.rs`: the `alertmanager_cluster_*` series.
+//! - `tls_metrics.rs`: the `alertmanager_tls_transport_*` series.
 
 mod metrics;
 mod settle;
 mod state;
+mod tls_metrics;
 mod ulid;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alertmanager::config::cluster_tls::ClusterTlsConfig;
 use gossip::clusterpb::Part;
-use gossip::{Cluster, NetConfig, Node};
+use gossip::{Cluster, NetConfig, Node, TlsTransport};
 use prost::Message;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -63,9 +67,6 @@ impl Settings {
         if flags.listen_address.is_empty() {
             return Ok(None);
         }
-        if flags.tls_config.is_some() {
-            return Err("--cluster.tls-config is not supported yet".to_owned());
-        }
         let bind: SocketAddr = flags.listen_address.parse().map_err(|e| {
             format!("invalid --cluster.listen-address {:?}: {e}", flags.listen_address)
         })?;
@@ -93,6 +94,12 @@ impl Settings {
         net.resolve_timeout = flags.peers_resolve_timeout;
         net.reconnect_interval = flags.reconnect_interval;
         net.reconnect_timeout = flags.reconnect_timeout;
+        if let Some(path) = &flags.tls_config {
+            let tls = ClusterTlsConfig::load_file(path)
+                .map_err(|e| format!("invalid --cluster.tls-config: {e}"))?;
+            net.tls =
+                Some(TlsTransport { server: Arc::new(tls.server), client: Arc::new(tls.client) });
+        }
         Ok(Some(Settings {
             name,
             bind,
@@ -157,7 +164,8 @@ impl ClusterPeer {
         app: &Arc<App>,
         persist: mpsc::Sender<Vec<u8>>,
     ) -> Result<Arc<ClusterPeer>, String> {
-        let metrics = Arc::new(ClusterMetrics::new(&app.metrics.registry));
+        let tls = settings.net.tls.is_some();
+        let metrics = Arc::new(ClusterMetrics::new(&app.metrics.registry, tls));
         let events = Arc::new(AppEvents::new(Arc::downgrade(app), persist, metrics.clone()));
         let delegate = StateDelegate::new(Arc::downgrade(app), metrics.clone());
         let (name, advertise, config) =

@@ -193,4 +193,8 @@ impl Events for AppEvents {
     fn join_attempt(&self, _to: std::net::SocketAddr, refresh: bool) {
         self.metrics.join_attempt(refresh);
     }
+
+    fn transport(&self, event: gossip::TransportEvent) {
+        self.metrics.transport(event);
+    }
 }

@@ -82,7 +82,7 @@ pub(crate) fn rustls_client_config(tls: &TlsConfig) -> Result<rustls::ClientConf
     Ok(config)
 }
 
-fn read_certs(file: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn read_certs(file: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(file)
         .map_err(|e| format!("unable to load specified CA cert {file}: {e}"))?
         .collect();
