@@ -220,6 +220,8 @@ pub struct Node<D: Delegate = NoDelegate> {
     pub(crate) user_queue: BroadcastQueue,
     pub(crate) outbox: VecDeque<Output>,
     pub(crate) probe: Option<Probe>,
+    /// Members to probe next, ahead of the round-robin order ([`Node::probe_soon`]).
+    pub(crate) urgent_probes: VecDeque<String>,
     pub(crate) probe_index: usize,
     pub(crate) relays: BTreeMap<u32, Relay>,
     pub(crate) next_probe: Duration,
@@ -276,6 +278,7 @@ impl<D: Delegate> Node<D> {
             suspicions: BTreeMap::new(),
             outbox: VecDeque::new(),
             probe: None,
+            urgent_probes: VecDeque::new(),
             probe_index: 0,
             relays: BTreeMap::new(),
             next_probe,
@@ -336,7 +339,12 @@ impl<D: Delegate> Node<D> {
     pub fn next_deadline(&self) -> Duration {
         // A probe in flight holds back the next one, so its own deadlines stand in for the
         // probe timer then.
-        let probe = self.probe.as_ref().map_or(self.next_probe, |p| p.next_deadline());
+        let probe = match &self.probe {
+            Some(p) => p.next_deadline(),
+            // Due at once; `tick` drains queued names that are no longer members.
+            None if !self.urgent_probes.is_empty() => Duration::ZERO,
+            None => self.next_probe,
+        };
         let mut next = self.next_gossip.min(probe);
         let mut consider = |t: Duration| next = next.min(t);
         self.next_push_pull.into_iter().for_each(&mut consider);
