@@ -29,13 +29,15 @@ pub struct BroadcastQueue {
     max_queued: usize,
     items: Vec<Item>,
     next_id: u64,
+    /// Messages dropped so far for lack of room.
+    dropped: u64,
 }
 
 impl BroadcastQueue {
     /// An empty queue sending each message `retransmit_limit(mult, n)` times, holding at
     /// most `max_queued` messages (the oldest are dropped beyond that).
     pub fn new(mult: u32, max_queued: usize) -> Self {
-        Self { mult, max_queued: max_queued.max(1), items: Vec::new(), next_id: 0 }
+        Self { mult, max_queued: max_queued.max(1), items: Vec::new(), next_id: 0, dropped: 0 }
     }
 
     /// Queues `bytes`; with a `name`, drops any queued message about the same node first.
@@ -55,6 +57,7 @@ impl BroadcastQueue {
             let oldest = self.items.iter().enumerate().min_by_key(|(_, i)| i.id).map(|(p, _)| p);
             if let Some(p) = oldest {
                 self.items.swap_remove(p);
+                self.dropped += 1;
             }
         }
     }
@@ -84,6 +87,11 @@ impl BroadcastQueue {
     /// queue, having been sent as often as it should).
     pub fn sent_once(&self, name: &str) -> bool {
         self.items.iter().filter(|i| i.name.as_deref() == Some(name)).all(|i| i.transmits > 0)
+    }
+
+    /// Messages dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Messages waiting.
@@ -144,6 +152,7 @@ mod tests {
         q.push(None, vec![1; 5]);
         q.push(None, vec![2; 100]);
         assert_eq!(q.len(), 2, "the oldest was dropped");
+        assert_eq!(q.dropped(), 1);
         assert_eq!(q.take(2, 60, 1), vec![vec![1; 5]]);
     }
 }

@@ -220,6 +220,11 @@ pub struct Node<D: Delegate = NoDelegate> {
     pub(crate) user_queue: BroadcastQueue,
     pub(crate) outbox: VecDeque<Output>,
     pub(crate) probe: Option<Probe>,
+    /// Alive messages processed, by the member they announce (Alertmanager counts them in
+    /// its alive delegate).
+    pub(crate) alive_messages: BTreeMap<String, u64>,
+    /// Members to probe next, ahead of the round-robin order ([`Node::probe_soon`]).
+    pub(crate) urgent_probes: VecDeque<String>,
     pub(crate) probe_index: usize,
     pub(crate) relays: BTreeMap<u32, Relay>,
     pub(crate) next_probe: Duration,
@@ -276,6 +281,8 @@ impl<D: Delegate> Node<D> {
             suspicions: BTreeMap::new(),
             outbox: VecDeque::new(),
             probe: None,
+            alive_messages: BTreeMap::new(),
+            urgent_probes: VecDeque::new(),
             probe_index: 0,
             relays: BTreeMap::new(),
             next_probe,
@@ -336,7 +343,12 @@ impl<D: Delegate> Node<D> {
     pub fn next_deadline(&self) -> Duration {
         // A probe in flight holds back the next one, so its own deadlines stand in for the
         // probe timer then.
-        let probe = self.probe.as_ref().map_or(self.next_probe, |p| p.next_deadline());
+        let probe = match &self.probe {
+            Some(p) => p.next_deadline(),
+            // Due at once; `tick` drains queued names that are no longer members.
+            None if !self.urgent_probes.is_empty() => Duration::ZERO,
+            None => self.next_probe,
+        };
         let mut next = self.next_gossip.min(probe);
         let mut consider = |t: Duration| next = next.min(t);
         self.next_push_pull.into_iter().for_each(&mut consider);
@@ -349,6 +361,22 @@ impl<D: Delegate> Node<D> {
     /// nobody to tell, so the caller may shut down (Alertmanager waits up to 10s for this).
     pub fn leave_sent(&self) -> bool {
         self.leaving && (self.num_alive_peers() == 0 || self.rumors.sent_once(&self.name))
+    }
+
+    /// User messages waiting in the gossip queue (Alertmanager's `NumQueued`).
+    pub fn queued_user_messages(&self) -> usize {
+        self.user_queue.len()
+    }
+
+    /// User messages dropped from the full gossip queue so far, oldest first (Alertmanager
+    /// prunes its queue to the same bound).
+    pub fn pruned_user_messages(&self) -> u64 {
+        self.user_queue.dropped()
+    }
+
+    /// How many alive messages were processed about each member, ourselves included.
+    pub fn alive_messages(&self) -> &BTreeMap<String, u64> {
+        &self.alive_messages
     }
 
     /// Queues a user message for gossip (Alertmanager: an encoded `clusterpb.Part`).

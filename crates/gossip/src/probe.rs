@@ -77,10 +77,42 @@ impl<D: Delegate> Node<D> {
                 _ => return,
             }
         }
+        if let Some(target) = self.take_urgent_target() {
+            self.probe_target(now, target);
+            return;
+        }
         if now >= self.next_probe {
-            self.start_probe(now);
+            if let Some(target) = self.next_target(now) {
+                self.probe_target(now, target);
+            }
             self.next_probe = advance(self.next_probe, self.config.probe_interval, now);
         }
+    }
+
+    /// Probes `name` as soon as no probe is in flight, ahead of the round-robin order and
+    /// without disturbing it. The probe is an ordinary one: if the member does not answer
+    /// it is suspected, as memberlist would on its own turn. Used when the caller's own
+    /// decision depends on `name` being alive (the wait stage of a notification), so that a
+    /// crashed member is suspected within one probe rather than whenever some member's
+    /// round-robin next reaches it (up to two rounds, `2 × (n-1)` probe intervals).
+    pub fn probe_soon(&mut self, name: &str) {
+        let in_flight = self.probe.as_ref().is_some_and(|p| p.target == name);
+        if name == self.name || in_flight || self.urgent_probes.iter().any(|n| n == name) {
+            return;
+        }
+        if self.members.get(name).is_some_and(|m| !m.state.is_gone()) {
+            self.urgent_probes.push_back(name.to_owned());
+        }
+    }
+
+    /// The next queued urgent probe whose target is still a live member.
+    fn take_urgent_target(&mut self) -> Option<(String, SocketAddr, u32, MemberState)> {
+        while let Some(name) = self.urgent_probes.pop_front() {
+            if let Some(m) = self.members.get(&name).filter(|m| !m.state.is_gone()) {
+                return Some((m.name.clone(), m.addr, m.incarnation, m.state));
+            }
+        }
+        None
     }
 
     /// Picks the next member in probe order, reshuffling and reaping at the end of a round.
@@ -109,8 +141,8 @@ impl<D: Delegate> Node<D> {
         );
     }
 
-    fn start_probe(&mut self, now: Duration) {
-        let Some((target, addr, incarnation, state)) = self.next_target(now) else { return };
+    fn probe_target(&mut self, now: Duration, target: (String, SocketAddr, u32, MemberState)) {
+        let (target, addr, incarnation, state) = target;
         let seq = self.next_seq();
         let ping = self.ping(seq, &target).encode();
         if state == MemberState::Alive {

@@ -21,6 +21,7 @@ impl<D: Delegate> Node<D> {
         let (Some(vsn), Some(addr)) = (vsn_array(&a.vsn), socket_addr(&a.addr, a.port)) else {
             return;
         };
+        *self.alive_messages.entry(a.node.clone()).or_default() += 1;
         if self.members.get(&a.node).is_none() {
             let offset = self.rng.random_range(0..=self.members.len());
             self.members.insert_at(unknown_member(&a.node, addr, a.meta.clone()), offset);

@@ -209,6 +209,12 @@ impl NotifyEnv for App {
         self.cluster.get().map_or(Duration::ZERO, |peer| peer.peer_timeout())
     }
 
+    fn check_peers(&self, names: &[String]) {
+        if let Some(peer) = self.cluster.get() {
+            peer.probe_soon(names);
+        }
+    }
+
     fn rng_seed(&self) -> u64 {
         use std::hash::{BuildHasher, Hasher};
         std::collections::hash_map::RandomState::new().build_hasher().finish()

@@ -156,6 +156,9 @@ pub trait NotifyEnv: Send + Sync + 'static {
     fn peer_timeout(&self) -> Duration {
         Duration::ZERO
     }
+    /// Asks the cluster layer to check soon that these members are alive (the wait stage
+    /// is about to wait for them), so that a crashed one is found out sooner.
+    fn check_peers(&self, _names: &[String]) {}
 }
 
 /// How often the wait stage re-reads the membership while it waits.

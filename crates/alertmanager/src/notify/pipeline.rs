@@ -151,6 +151,7 @@ impl<E: NotifyEnv> IntegrationJob<E> {
         if ahead.is_empty() || peer_timeout.is_zero() {
             return Ok(());
         }
+        self.env.check_peers(&ahead);
         let started = tokio::time::Instant::now();
         loop {
             let until = super::wait_until(started, &ahead, &self.env.peers_ahead(), peer_timeout);

@@ -93,6 +93,9 @@ fn alive_is_accepted_only_with_a_higher_incarnation() {
     assert_eq!(state(&n, "c"), None);
     assert_eq!(n.members().iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     assert_eq!(n.position(), 0);
+    // Every well-formed alive message counts, stale or not; the short-Vsn one does not.
+    assert_eq!(n.alive_messages().get("b"), Some(&4));
+    assert_eq!(n.alive_messages().get("c"), None);
 }
 
 #[test]

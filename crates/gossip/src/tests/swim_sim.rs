@@ -260,3 +260,38 @@ fn larger_clusters_detect_crashes_with_confirmations() {
         }
     }
 }
+
+/// Virtual seconds until node 1 of a 5-node cluster drops node 0, crashed at a random point
+/// of the probe cycle, when node 1 asks for a probe of it 2s after the crash (Klaxon's wait
+/// stage does at the end of group_wait) or relies on the round-robin alone.
+fn detection_times(probe_soon: bool) -> Vec<Duration> {
+    (0..150u64)
+        .map(|seed| {
+            let mut sim = Sim::new(seed, 5, config(), NetConfig::default());
+            sim.form_cluster(10 * SEC + Duration::from_millis(seed * 37 % 1000));
+            let name = sim.slots[0].name.clone();
+            sim.crash(0);
+            let crashed_at = sim.now;
+            if probe_soon {
+                sim.run_until(crashed_at + 2 * SEC);
+                sim.node_mut(1).probe_soon(&name);
+            }
+            sim.run_until(crashed_at + 40 * SEC);
+            let seen = sim.leaves_of(1, &name);
+            *seen.first().unwrap_or_else(|| panic!("seed {seed}: node 1 never dropped node 0"))
+                - crashed_at
+        })
+        .collect()
+}
+
+#[test]
+fn probing_a_member_soon_bounds_its_detection() {
+    // Round-robin alone: the first probe of the crashed node can come up to two rounds
+    // later, then the 4s minimum suspicion; some seeds take over 8s.
+    let bound = 8 * SEC;
+    let unaided = detection_times(false);
+    assert!(unaided.iter().any(|t| *t > bound), "{unaided:?}");
+    // Probed at 2s: suspected by 2s + one probe (plus one in flight), dead 4s later.
+    let aided = detection_times(true);
+    assert!(aided.iter().all(|t| *t <= bound), "{aided:?}");
+}

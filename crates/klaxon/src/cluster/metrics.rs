@@ -1,12 +1,19 @@
 //! The `alertmanager_cluster_*` series 0.25 exports, fed by the cluster layer's events and
 //! refreshed from the member table once a second.
+//!
+//! Not exported yet: `alertmanager_cluster_reconnections_failed_total`,
+//! `alertmanager_cluster_refresh_join_failed_total`,
+//! `alertmanager_oversized_gossip_message_failure_total` and
+//! `alertmanager_oversize_gossip_message_duration_seconds`, which need the outcome of the
+//! driver's TCP exchanges.
 
+use std::collections::BTreeMap;
 use std::sync::Weak;
 use std::time::Duration;
 
 use gossip::EventKind;
 use prometheus::{
-    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry,
+    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
 };
 
 use super::ClusterPeer;
@@ -29,13 +36,21 @@ pub struct ClusterMetrics {
     conflicts: IntCounter,
     reconnections: IntCounter,
     refresh_joins: IntCounter,
-    pings: Histogram,
+    pings: HistogramVec,
+    alive_messages: IntCounterVec,
+    queued: Gauge,
+    pruned: IntCounter,
     oversized_sent: IntCounterVec,
     tls_transport: Option<TlsTransportMetrics>,
+    oversized_dropped: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
     IntCounter::new(name, help).expect("valid metric")
+}
+
+fn by_key(name: &str, help: &str) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), &["key"]).expect("valid metric")
 }
 
 fn by_type(name: &str, help: &str) -> IntCounterVec {
@@ -111,24 +126,48 @@ impl ClusterMetrics {
                 "alertmanager_cluster_refresh_join_total",
                 "A counter of the number of cluster peer joined via refresh.",
             ),
-            pings: Histogram::with_opts(
+            pings: HistogramVec::new(
                 HistogramOpts::new(
                     "alertmanager_cluster_pings_seconds",
                     "Histogram of latencies for ping messages.",
                 )
                 .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+                &["peer"],
             )
             .expect("valid metric"),
-            oversized_sent: IntCounterVec::new(
+            alive_messages: IntCounterVec::new(
                 Opts::new(
-                    "alertmanager_oversized_gossip_message_sent_total",
-                    "Number of oversized gossip message sent.",
+                    "alertmanager_cluster_alive_messages_total",
+                    "Total number of received alive messages.",
                 ),
-                &["key"],
+                &["peer"],
             )
             .expect("valid metric"),
             tls_transport: tls_transport.then(|| TlsTransportMetrics::new(registry)),
+            queued: gauge(
+                "alertmanager_cluster_messages_queued",
+                "Number of cluster messages which are queued.",
+            ),
+            pruned: counter(
+                "alertmanager_cluster_messages_pruned_total",
+                "Total number of cluster messages pruned.",
+            ),
+            oversized_sent: by_key(
+                "alertmanager_oversized_gossip_message_sent_total",
+                "Number of oversized gossip message sent.",
+            ),
+            // Always 0: oversized messages go straight to the driver's TCP sends, with no
+            // bounded hand-off queue to overflow (0.25 drops them beyond 200 waiting).
+            oversized_dropped: by_key(
+                "alertmanager_oversized_gossip_message_dropped_total",
+                "Number of oversized gossip message drops due to a full message queue.",
+            ),
         };
+        // 0.25 creates these per state as it registers the state.
+        for key in [super::NFLOG_KEY, super::SILENCES_KEY] {
+            metrics.oversized_sent.with_label_values(&[key]);
+            metrics.oversized_dropped.with_label_values(&[key]);
+        }
         for msg_type in ["full_state", "update"] {
             for vec in
                 [&metrics.received, &metrics.received_size, &metrics.sent, &metrics.sent_size]
@@ -153,7 +192,11 @@ impl ClusterMetrics {
             Box::new(metrics.reconnections.clone()),
             Box::new(metrics.refresh_joins.clone()),
             Box::new(metrics.pings.clone()),
+            Box::new(metrics.alive_messages.clone()),
+            Box::new(metrics.queued.clone()),
+            Box::new(metrics.pruned.clone()),
             Box::new(metrics.oversized_sent.clone()),
+            Box::new(metrics.oversized_dropped.clone()),
         ];
         for collector in collectors {
             registry.register(collector).expect("metric registered once");
@@ -189,8 +232,8 @@ impl ClusterMetrics {
         }
     }
 
-    pub(crate) fn ping(&self, rtt: Duration) {
-        self.pings.observe(rtt.as_secs_f64());
+    pub(crate) fn ping(&self, peer: &str, rtt: Duration) {
+        self.pings.with_label_values(&[peer]).observe(rtt.as_secs_f64());
     }
 
     pub(crate) fn conflict(&self) {
@@ -211,17 +254,40 @@ impl ClusterMetrics {
 /// Keeps the gauges read from the member table current, once a second, while the peer lives.
 pub(crate) async fn refresh(peer: Weak<ClusterPeer>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    // The node's running totals as last copied, so the counters advance by the difference.
+    let mut counted = Totals::default();
     loop {
         ticker.tick().await;
         let Some(peer) = peer.upgrade() else { return };
-        let (members, position, health, failed) = peer.gossip().with_node(|node, _| {
+        let (members, position, health, failed, totals) = peer.gossip().with_node(|node, _| {
             let failed =
                 node.all_members().filter(|m| m.state == gossip::MemberState::Dead).count();
-            (node.members().len(), node.position(), node.health_score(), failed)
+            let totals = Totals {
+                queued: node.queued_user_messages(),
+                pruned: node.pruned_user_messages(),
+                alive: node.alive_messages().clone(),
+            };
+            (node.members().len(), node.position(), node.health_score(), failed, totals)
         });
-        peer.metrics.members.set(members as f64);
-        peer.metrics.position.set(position as f64);
-        peer.metrics.health_score.set(f64::from(health));
-        peer.metrics.failed_peers.set(failed as f64);
+        let metrics = &peer.metrics;
+        metrics.members.set(members as f64);
+        metrics.position.set(position as f64);
+        metrics.health_score.set(f64::from(health));
+        metrics.failed_peers.set(failed as f64);
+        metrics.queued.set(totals.queued as f64);
+        metrics.pruned.inc_by(totals.pruned.saturating_sub(counted.pruned));
+        for (name, &count) in &totals.alive {
+            let before = counted.alive.get(name).copied().unwrap_or(0);
+            metrics.alive_messages.with_label_values(&[name]).inc_by(count.saturating_sub(before));
+        }
+        counted = totals;
     }
+}
+
+/// What the refresh copies from the gossip node each second.
+#[derive(Default)]
+struct Totals {
+    queued: usize,
+    pruned: u64,
+    alive: BTreeMap<String, u64>,
 }

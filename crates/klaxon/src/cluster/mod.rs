@@ -153,6 +153,9 @@ pub struct ClusterPeer {
     peer_timeout: Duration,
     ready: watch::Receiver<bool>,
     metrics: Arc<ClusterMetrics>,
+    probe_interval: Duration,
+    /// When [`ClusterPeer::probe_soon`] last reached the gossip layer.
+    last_probe_request: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl ClusterPeer {
@@ -183,6 +186,8 @@ impl ClusterPeer {
             peer_timeout: settings.peer_timeout,
             ready,
             metrics,
+            probe_interval: settings.gossip.probe_interval,
+            last_probe_request: std::sync::Mutex::new(None),
         });
         events.attach(Arc::downgrade(&peer));
         let interval = settings.gossip.gossip_interval * 10;
@@ -226,6 +231,23 @@ impl ClusterPeer {
     pub fn peers_ahead(&self) -> Vec<String> {
         let members = self.gossip.members();
         members.into_iter().map(|m| m.name).take_while(|name| *name != self.name).collect()
+    }
+
+    /// Has the gossip layer probe `names` next, out of its round-robin order, at most once
+    /// per probe interval (every flush's wait stage asks, and the probes must not starve
+    /// the round-robin ones). The wait stage ends early once the members ahead are declared
+    /// dead; without this, a crashed one is first probed whenever some member's round-robin
+    /// reaches it, which in a 5-node cluster took up to 4 s of the failover.
+    pub fn probe_soon(&self, names: &[String]) {
+        let now = std::time::Instant::now();
+        {
+            let mut last = self.last_probe_request.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| now.duration_since(at) < self.probe_interval) {
+                return;
+            }
+            *last = Some(now);
+        }
+        self.gossip.with_node(|node, _| names.iter().for_each(|name| node.probe_soon(name)));
     }
 
     /// `--cluster.peer-timeout`.

@@ -181,8 +181,8 @@ impl Events for AppEvents {
         self.metrics.member_event(event.kind, &member.name);
     }
 
-    fn ping_complete(&self, _node: &str, rtt: Duration) {
-        self.metrics.ping(rtt);
+    fn ping_complete(&self, node: &str, rtt: Duration) {
+        self.metrics.ping(node, rtt);
     }
 
     fn conflict(&self, existing: &gossip::Member, claimed: std::net::SocketAddr) {

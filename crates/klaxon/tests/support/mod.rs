@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod harness;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -82,6 +84,29 @@ impl Server {
         config: &Path,
         extra: &[&str],
     ) -> Server {
+        Server::start_in(None, implementation, address, config, extra)
+    }
+
+    /// As [`Server::start`], inside the network namespace `netns` (`ip netns exec`, which
+    /// execs the server, so the PID is still the server's). The caller must be able to reach
+    /// `address` from its own namespace.
+    pub fn start_in_netns(
+        netns: &str,
+        implementation: Implementation,
+        address: &str,
+        config: &Path,
+        extra: &[&str],
+    ) -> Server {
+        Server::start_in(Some(netns), implementation, address, config, extra)
+    }
+
+    fn start_in(
+        netns: Option<&str>,
+        implementation: Implementation,
+        address: &str,
+        config: &Path,
+        extra: &[&str],
+    ) -> Server {
         let data = ScratchDir::new("data");
         let program = match implementation {
             Implementation::Alertmanager => require_program("prometheus-alertmanager"),
@@ -89,7 +114,14 @@ impl Server {
         };
         let log = data.0.join("server.log");
         let log_file = std::fs::File::create(&log).expect("create server log");
-        let mut command = Command::new(program);
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new(require_program("ip"));
+                command.args(["netns", "exec", netns]).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
         // Clustering stays off unless the caller turns it on (Alertmanager refuses a
         // repeated flag, so the default is only added when absent).
         if !extra.iter().any(|arg| arg.starts_with("--cluster.listen-address")) {
