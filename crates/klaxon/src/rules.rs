@@ -1,4 +1,5 @@
-//! Wiring of the alert generator: loads `--rules.file`, builds the datasource, restores the
+//! Wiring of the alert generator: loads `--rules.file` and the expression rules of
+//! `--rules.provisioning` (Grafana's provisioning files), builds the datasource, restores the
 //! rules' persisted state, and starts the rule engine with two destinations — this
 //! instance's own receiver (the alert store that `POST /api/v2/alerts` feeds) and every
 //! `--alertmanager.url`. Rule state (one row per rule) and the state history (every
@@ -11,7 +12,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
-use ruler::alerting::{Alert, OutgoingAlert, TemplateEnv};
+use ruler::alerting::{OutgoingAlert, TemplateEnv};
 use ruler::engine::{AlertSink, Clock, Engine, Options, RuleEvaluation, StateObserver};
 use ruler::notifier::Alertmanagers;
 use store::{HistoryEntry, Store};
@@ -48,8 +49,8 @@ impl Generator {
     /// valid ones replace the engine, and rules that kept their key (file, group, position,
     /// name) keep their alerts, so nothing re-enters pending.
     pub fn reload(&self) -> Result<(), String> {
-        let groups = ruler::rulefile::load_globs(&self.flags.files)?;
-        let datasource = ruler::datasource::from_url(&self.flags.datasource_url)?;
+        let groups = load_groups(&self.flags)?;
+        let datasource = datasource(&self.flags)?;
         let engine = Engine::new(
             groups,
             datasource,
@@ -68,20 +69,37 @@ impl Generator {
     }
 }
 
-/// Loads the rules and starts evaluating them; with no `--rules.file` nothing starts.
+/// The rule files' groups, then the provisioning files' expression-rule groups.
+fn load_groups(flags: &RuleFlags) -> Result<Vec<ruler::rulefile::RuleGroup>, String> {
+    let mut groups = ruler::rulefile::load_globs(&flags.files)?;
+    groups.extend(ruler::provisioning::load_globs(&flags.provisioning)?);
+    Ok(groups)
+}
+
+/// The `--datasource.url` datasource; without one, expression rules can still use the
+/// built-in datasource, and anything that needs the default one fails saying so.
+fn datasource(flags: &RuleFlags) -> Result<Box<dyn ruler::datasource::Datasource>, String> {
+    if flags.datasource_url.is_empty() {
+        return Ok(Box::new(ruler::datasource::Unconfigured));
+    }
+    ruler::datasource::from_url(&flags.datasource_url)
+}
+
+/// Loads the rules and starts evaluating them; with neither `--rules.file` nor
+/// `--rules.provisioning` nothing starts.
 pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     let rule_flags = &flags.rules;
-    let groups = ruler::rulefile::load_globs(&rule_flags.files)?;
-    if rule_flags.files.is_empty() {
+    let groups = load_groups(rule_flags)?;
+    if rule_flags.files.is_empty() && rule_flags.provisioning.is_empty() {
         return Ok(());
     }
-    if rule_flags.datasource_url.is_empty() {
+    if !rule_flags.files.is_empty() && rule_flags.datasource_url.is_empty() {
         return Err(
             "--rules.file needs --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource)"
                 .to_owned(),
         );
     }
-    let datasource = ruler::datasource::from_url(&rule_flags.datasource_url)?;
+    let datasource = datasource(rule_flags)?;
     let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
     let sink = Arc::new(Destinations { app: Arc::downgrade(app), external: external.clone() });
     let sink_for_engine: Arc<dyn AlertSink> = sink.clone();
@@ -124,15 +142,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         clock.clone(),
     )?;
     let stored = store.load_rule_states().await.map_err(|e| format!("rule state store: {e}"))?;
-    let mut states: HashMap<String, Vec<Alert>> = HashMap::new();
-    for (key, data) in stored {
-        match serde_json::from_str(&data) {
-            Ok(alerts) => {
-                states.insert(key, alerts);
-            }
-            Err(error) => tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state"),
-        }
-    }
+    let states: HashMap<String, String> = stored.into_iter().collect();
     let restored = engine.warm(states);
     // This process's receiver lost what it held; external Alertmanagers still have it.
     receive(app, &engine.alerts_last_sent());
@@ -185,9 +195,9 @@ impl StateWriter {
             while let Some(evaluations) = receiver.recv().await {
                 let mut history = Vec::new();
                 for evaluation in &evaluations {
-                    let data = serde_json::to_string(&evaluation.alerts).unwrap_or_default();
-                    if let Err(error) =
-                        store.save_rule_state(&evaluation.key, &data, evaluation.at).await
+                    if let Err(error) = store
+                        .save_rule_state(&evaluation.key, &evaluation.state, evaluation.at)
+                        .await
                     {
                         tracing::warn!(rule = %evaluation.key, %error, "Saving rule state failed");
                     }
@@ -195,8 +205,8 @@ impl StateWriter {
                         rule_key: evaluation.key.clone(),
                         rule_name: evaluation.name.clone(),
                         labels: serde_json::to_string(&t.labels).unwrap_or_default(),
-                        previous: t.previous.as_str().to_owned(),
-                        current: t.current.as_str().to_owned(),
+                        previous: t.previous.clone(),
+                        current: t.current.clone(),
                         value: t.value,
                         at: evaluation.at,
                         instance: instance.clone(),
