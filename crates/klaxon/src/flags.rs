@@ -158,6 +158,10 @@ pub struct RuleFlags {
     /// as a glob (repeatable); read at start and on reload.
     #[arg(long = "rules.provisioning")]
     pub provisioning: Vec<String>,
+    /// Serve the rules API (`/api/ruler/grafana/api/v1/rules`): expression-rule groups
+    /// created, replaced and deleted over HTTP, stored (versioned) in the database.
+    #[arg(long = "rules.api")]
+    pub api: bool,
     /// Where rule expressions are evaluated: a Prometheus HTTP API base URL, or `builtin:`
     /// for the built-in test datasource.
     #[arg(long = "datasource.url", default_value = "")]

@@ -6,6 +6,7 @@ mod api_differential;
 mod cli;
 mod cluster;
 mod email;
+mod expression_rules;
 mod harness_restart;
 mod integrations;
 mod metrics_parity;

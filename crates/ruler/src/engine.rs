@@ -308,6 +308,27 @@ impl Engine {
         snapshots
     }
 
+    /// Resolves the instances of expression rules that `next` no longer has (deleted
+    /// rules), as Grafana does, and returns the resolved alerts to send.
+    pub fn resolve_removed(&self, next: &Engine) -> Vec<OutgoingAlert> {
+        let kept: std::collections::HashSet<String> = next.snapshots().into_keys().collect();
+        let now = (self.clock)();
+        let mut alerts = Vec::new();
+        for group in &self.groups {
+            let mut state = group.state();
+            for rule in &mut state.rules {
+                if let RuleState::Expression(rule) = rule
+                    && !kept.contains(&expression_rule_key(&rule.rule.spec.uid))
+                {
+                    rule.instances.reset(now, "RuleDeleted");
+                    let settings = rule.settings(group.interval, self.options.resend_delay);
+                    alerts.extend(rule.alerts_to_send(now, &settings));
+                }
+            }
+        }
+        alerts
+    }
+
     /// The groups, in load order.
     pub fn groups(&self) -> &[Group] {
         &self.groups

@@ -101,8 +101,14 @@ impl Store {
     ) -> Result<i64, RuleGroupWriteError> {
         let fail = |source| StoreError::Query { operation: "writing a rule group", source };
         let at_ns = unix_nanos(at);
+        // SQLite takes the write lock up front: a read-then-write transaction that another
+        // writer overtakes fails (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+        let begin = match self {
+            Store::Sqlite(_) => "BEGIN IMMEDIATE",
+            Store::Postgres(_) => "BEGIN",
+        };
         let version: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(fail)?;
+            let mut tx = pool.begin_with(begin).await.map_err(fail)?;
             let current: i64 = sqlx::query("SELECT version FROM rule_groups WHERE folder = $1 AND name = $2")
                 .bind(folder)
                 .bind(name)

@@ -1,0 +1,317 @@
+//! Expression rules in Grafana's model, end to end against the binary: groups created,
+//! updated (versioned, with optimistic concurrency) and deleted through the rules API on the
+//! built-in datasource, firing in `/api/v1/alerts` and `/api/v2/alerts`, the NoData path,
+//! and provisioning files (loaded at start; errors name file, line and field).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Implementation, ScratchDir, Server, request};
+
+const RECEIVER_CONFIG: &str = "route: {receiver: r}\nreceivers: [{name: r}]\n";
+
+/// A group whose rule fires for `klaxon_example_up{instance="example-b"}` (always 0):
+/// a range query, reduced to its last value, below 1.
+fn availability_group(severity: &str, reducer: &str) -> Value {
+    json!({
+        "name": "availability",
+        "interval": "1s",
+        "rules": [{
+            "uid": "instance-down",
+            "title": "InstanceDown",
+            "condition": "C",
+            "data": [
+                {"refId": "A", "datasourceUid": "builtin", "relativeTimeRange": {"from": 30, "to": 0},
+                 "model": {"expr": "klaxon_example_up", "intervalMs": 5000}},
+                {"refId": "B", "datasourceUid": "__expr__",
+                 "model": {"type": "reduce", "expression": "A", "reducer": reducer}},
+                {"refId": "C", "datasourceUid": "__expr__",
+                 "model": {"type": "threshold", "expression": "B",
+                           "conditions": [{"evaluator": {"type": "lt", "params": [1]}}]}}
+            ],
+            "labels": {"severity": severity},
+            "annotations": {"summary": "{{ $labels.instance }} is down"}
+        }]
+    })
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> (u16, Value) {
+    let mut builder = client
+        .post(url)
+        .timeout(Duration::from_secs(10))
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    if let Some(version) = if_match {
+        builder = builder.header("If-Match", version);
+    }
+    let response = builder.send().await.expect("POST");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `url` until `found` accepts the JSON answer, or fails with the server log.
+async fn wait_for(
+    client: &reqwest::Client,
+    server: &Server,
+    url: &str,
+    what: &str,
+    found: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = request(client, "GET", url, None).await;
+        let body = reply.json().unwrap_or(Value::Null);
+        if found(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: last answer {body}\nlog:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn v2_alert<'a>(alerts: &'a Value, name: &str) -> Option<&'a Value> {
+    alerts.as_array()?.iter().find(|a| a["labels"]["alertname"] == name)
+}
+
+/// Goal: the rules API manages expression rules that fire, update and go away, and a query
+/// that returns nothing raises a `DatasourceNoData` alert.
+/// Method: Klaxon with `--rules.api` and the built-in datasource; create a group, see its
+/// alert in both alert APIs, replace it (version 2; a stale `If-Match` gets 409), add a
+/// group whose query selects nothing, delete the first group and see its alert resolved.
+#[tokio::test]
+async fn expression_rules_through_the_api_fire_update_and_delete() {
+    let scratch = ScratchDir::new("expression-api");
+    let config = scratch.write("alertmanager.yml", RECEIVER_CONFIG);
+    let klaxon = Server::start(
+        Implementation::Klaxon,
+        "127.0.0.210:19093",
+        &config,
+        &["--rules.api", "--rules.tick-interval=1s"],
+    );
+    let client = reqwest::Client::new();
+    let rules = format!("{}/api/ruler/grafana/api/v1/rules", klaxon.url);
+    // The listener opens before the generator has started.
+    wait_for(&client, &klaxon, &rules, "the rules API", |b| {
+        b.is_object() && b.get("message").is_none()
+    })
+    .await;
+
+    let (status, body) =
+        post(&client, &format!("{rules}/ops"), &availability_group("page", "median7"), None).await;
+    assert_eq!(status, 400, "{body}");
+    let reason = body["message"].as_str().unwrap();
+    assert!(
+        reason.contains("rules[0].data[1].model.reducer: unknown reducer \"median7\""),
+        "{reason}"
+    );
+
+    let (status, body) =
+        post(&client, &format!("{rules}/ops"), &availability_group("page", "last"), Some("0"))
+            .await;
+    assert_eq!((status, &body["version"]), (202, &json!(1)), "{body}");
+
+    let v1 = wait_for(
+        &client,
+        &klaxon,
+        &format!("{}/api/v1/alerts", klaxon.url),
+        "firing in /api/v1/alerts",
+        |b| {
+            b["data"]["alerts"].as_array().is_some_and(|a| {
+                a.iter().any(|alert| {
+                    alert["labels"]["alertname"] == "InstanceDown" && alert["state"] == "firing"
+                })
+            })
+        },
+    )
+    .await;
+    let alert = &v1["data"]["alerts"][0];
+    assert_eq!(alert["labels"]["instance"], "example-b");
+    assert_eq!(alert["labels"]["grafana_folder"], "ops");
+    assert_eq!(alert["labels"]["__alert_rule_uid__"], "instance-down");
+    assert_eq!(alert["grafanaState"], "Alerting");
+    assert_eq!(alert["annotations"]["summary"], "example-b is down");
+    let v2 = wait_for(
+        &client,
+        &klaxon,
+        &format!("{}/api/v2/alerts", klaxon.url),
+        "firing in /api/v2/alerts",
+        |b| v2_alert(b, "InstanceDown").is_some(),
+    )
+    .await;
+    let alert = v2_alert(&v2, "InstanceDown").unwrap();
+    assert_eq!(alert["labels"]["severity"], "page");
+    assert_eq!(alert["status"]["state"], "active");
+    let listed = request(&client, "GET", &format!("{}/api/v1/rules", klaxon.url), None)
+        .await
+        .json()
+        .unwrap();
+    let group = &listed["data"]["groups"][0];
+    assert_eq!((&group["name"], &group["file"]), (&json!("availability"), &json!("ops")));
+    assert_eq!(
+        (&group["rules"][0]["state"], &group["rules"][0]["health"]),
+        (&json!("firing"), &json!("ok"))
+    );
+
+    let (status, body) =
+        post(&client, &format!("{rules}/ops"), &availability_group("ticket", "last"), Some("1"))
+            .await;
+    assert_eq!((status, &body["version"]), (202, &json!(2)), "{body}");
+    let (status, body) =
+        post(&client, &format!("{rules}/ops"), &availability_group("page", "last"), Some("1"))
+            .await;
+    assert_eq!(status, 409, "a write based on version 1 after version 2: {body}");
+    let group =
+        request(&client, "GET", &format!("{rules}/ops/availability"), None).await.json().unwrap();
+    assert_eq!(
+        (&group["version"], &group["rules"][0]["labels"]["severity"]),
+        (&json!(2), &json!("ticket"))
+    );
+    let versions = request(&client, "GET", &format!("{rules}/ops/availability/versions"), None)
+        .await
+        .json()
+        .unwrap();
+    assert_eq!(versions.as_array().map(Vec::len), Some(2));
+    wait_for(
+        &client,
+        &klaxon,
+        &format!("{}/api/v2/alerts", klaxon.url),
+        "the updated rule's alert",
+        |b| {
+            b.as_array().is_some_and(|a| {
+                a.iter().any(|x| {
+                    x["labels"]["alertname"] == "InstanceDown"
+                        && x["labels"]["severity"] == "ticket"
+                })
+            })
+        },
+    )
+    .await;
+
+    let nothing = json!({"name": "gone", "interval": "1s", "rules": [{
+        "uid": "gone", "title": "Gone", "condition": "B",
+        "data": [
+            {"refId": "A", "datasourceUid": "builtin", "relativeTimeRange": {"from": 0, "to": 0},
+             "model": {"expr": "klaxon_example_up{instance=\"nowhere\"}", "instant": true}},
+            {"refId": "B", "datasourceUid": "__expr__", "model": {"type": "math", "expression": "$A == 0"}}
+        ]
+    }]});
+    let (status, body) = post(&client, &format!("{rules}/ops"), &nothing, None).await;
+    assert_eq!(status, 202, "{body}");
+    let v2 = wait_for(
+        &client,
+        &klaxon,
+        &format!("{}/api/v2/alerts", klaxon.url),
+        "DatasourceNoData",
+        |b| v2_alert(b, "DatasourceNoData").is_some(),
+    )
+    .await;
+    let alert = v2_alert(&v2, "DatasourceNoData").unwrap();
+    assert_eq!(alert["labels"]["rulename"], "Gone");
+    assert_eq!(alert["labels"]["datasource_uid"], "builtin");
+    assert_eq!(alert["labels"]["ref_id"], "A");
+
+    let reply = request(&client, "DELETE", &format!("{rules}/ops/availability"), None).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    wait_for(
+        &client,
+        &klaxon,
+        &format!("{}/api/v2/alerts", klaxon.url),
+        "the deleted rule's alert resolved",
+        |b| b.as_array().is_some() && v2_alert(b, "InstanceDown").is_none(),
+    )
+    .await;
+    let reply = request(&client, "GET", &format!("{rules}/ops/availability"), None).await;
+    assert_eq!(reply.status, 404);
+    let versions = request(&client, "GET", &format!("{rules}/ops/availability/versions"), None)
+        .await
+        .json()
+        .unwrap();
+    assert_eq!(versions[2]["deleted"], true, "{versions}");
+}
+
+const PROVISIONED: &str = r#"apiVersion: 1
+groups:
+  - orgId: 1
+    name: lab
+    folder: sensors
+    interval: 1s
+    rules:
+      - uid: example-down
+        title: ExampleDown
+        condition: B
+        data:
+          - refId: A
+            datasourceUid: builtin
+            relativeTimeRange: {from: 0, to: 0}
+            model: {expr: klaxon_example_up, instant: true}
+          - refId: B
+            datasourceUid: __expr__
+            model: {type: math, expression: $A == 0}
+        for: 0s
+        labels: {team: lab}
+"#;
+
+/// Goal: Grafana provisioning files load at start, and a bad one is refused with its file,
+/// line and field.
+/// Method: start Klaxon with a provisioning file and wait for its alert; start it again with
+/// the file broken and read the error it exits with.
+#[tokio::test]
+async fn provisioning_files_load_and_errors_name_file_line_and_field() {
+    let scratch = ScratchDir::new("expression-provisioning");
+    let config = scratch.write("alertmanager.yml", RECEIVER_CONFIG);
+    let good = scratch.write("alerting.yaml", PROVISIONED);
+    let klaxon = Server::start(
+        Implementation::Klaxon,
+        "127.0.0.211:19093",
+        &config,
+        &[&format!("--rules.provisioning={}", good.display()), "--rules.tick-interval=1s"],
+    );
+    let client = reqwest::Client::new();
+    let v2 = wait_for(
+        &client,
+        &klaxon,
+        &format!("{}/api/v2/alerts", klaxon.url),
+        "provisioned alert",
+        |b| v2_alert(b, "ExampleDown").is_some(),
+    )
+    .await;
+    let alert = v2_alert(&v2, "ExampleDown").unwrap();
+    assert_eq!(
+        (&alert["labels"]["team"], &alert["labels"]["instance"]),
+        (&json!("lab"), &json!("example-b"))
+    );
+    drop(klaxon);
+
+    let bad =
+        scratch.write("bad.yaml", &PROVISIONED.replace("expression: $A == 0", "expression: $A =="));
+    let data = ScratchDir::new("expression-provisioning-data");
+    let output = Command::new(env!("CARGO_BIN_EXE_klaxon"))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", data.0.display()))
+        .arg("--web.listen-address=127.0.0.212:19093")
+        .arg("--cluster.listen-address=")
+        .arg(format!("--rules.provisioning={}", bad.display()))
+        .output()
+        .expect("run klaxon");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("{}: 18:", bad.display());
+    assert!(
+        stderr.contains(&expected)
+            && stderr.contains(
+                "groups[0].rules[0].data[1].model.expression: unexpected end of expression"
+            ),
+        "{stderr}"
+    );
+}
