@@ -62,7 +62,7 @@ async fn wait_for(
     server: &Server,
     url: &str,
     what: &str,
-    found: impl Fn(&Value) -> bool,
+    mut found: impl FnMut(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -314,4 +314,125 @@ async fn provisioning_files_load_and_errors_name_file_line_and_field() {
             ),
         "{stderr}"
     );
+}
+
+/// Goal: expression rules run range queries on a real Prometheus 2.42, and a recovery
+/// threshold keeps a firing instance firing until the value passes it.
+/// Method: Prometheus scrapes a test exporter every second; Klaxon's provisioned rule takes
+/// the mean over 5 s of each room's temperature (a range query on `--datasource.url`) and
+/// fires above 30, recovering only below 25. Room `a` goes to 40 (fires) then 28; room `b` is
+/// at 28 throughout. Once Prometheus holds 28 for both over the whole window, `a` is still
+/// firing and `b` is not: same value, different state. Then `a` goes to 20 and resolves.
+#[tokio::test]
+async fn range_queries_on_prometheus_and_a_recovery_threshold() {
+    let prometheus_bin = crate::support::require_program("prometheus");
+    let scratch = ScratchDir::new("expression-prometheus");
+    let exporter_address = "127.0.0.213:19100";
+    let prometheus_address = "127.0.0.214:19090";
+    let series = crate::rules::start_exporter(exporter_address).await;
+    series.lock().unwrap().extend([("a".to_owned(), 40.0), ("b".to_owned(), 28.0)]);
+    let config = scratch.write(
+        "prometheus.yml",
+        &format!("global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: exporter\n    static_configs: [{{targets: ['{exporter_address}']}}]\n"),
+    );
+    let log = std::fs::File::create(scratch.0.join("prometheus.log")).unwrap();
+    let _prometheus = crate::rules::Process(
+        Command::new(prometheus_bin)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", scratch.0.join("tsdb").display()))
+            .arg(format!("--web.listen-address={prometheus_address}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let provisioning = scratch.write(
+        "alerting.yaml",
+        r#"apiVersion: 1
+groups:
+  - name: rooms
+    folder: building
+    interval: 1s
+    rules:
+      - uid: warm-room
+        title: WarmRoom
+        condition: C
+        data:
+          - refId: A
+            datasourceUid: default
+            relativeTimeRange: {from: 5, to: 0}
+            model: {expr: klaxon_test_temperature, intervalMs: 1000}
+          - refId: B
+            datasourceUid: __expr__
+            model: {type: reduce, expression: A, reducer: mean}
+          - refId: C
+            datasourceUid: __expr__
+            model:
+              type: threshold
+              expression: B
+              conditions:
+                - evaluator: {type: gt, params: [30]}
+                  unloadEvaluator: {type: lt, params: [25]}
+"#,
+    );
+    let am_config = scratch.write("alertmanager.yml", RECEIVER_CONFIG);
+    let klaxon = Server::start(
+        Implementation::Klaxon,
+        "127.0.0.215:19093",
+        &am_config,
+        &[
+            &format!("--rules.provisioning={}", provisioning.display()),
+            &format!("--datasource.url=http://{prometheus_address}"),
+            "--rules.tick-interval=1s",
+        ],
+    );
+    let client = reqwest::Client::new();
+    let alerts = format!("{}/api/v1/alerts", klaxon.url);
+    let state_of = |body: &Value, room: &str| -> Option<String> {
+        body["data"]["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| a["labels"]["room"] == room)
+            .and_then(|a| a["grafanaState"].as_str().map(str::to_owned))
+    };
+    wait_for(&client, &klaxon, &alerts, "room a firing", |b| {
+        state_of(b, "a").as_deref() == Some("Alerting")
+    })
+    .await;
+    series.lock().unwrap().insert("a".to_owned(), 28.0);
+    // Prometheus holds 28 for room a over the rule's whole window.
+    let settled = format!(
+        "http://{prometheus_address}/api/v1/query?query=max_over_time(klaxon_test_temperature%7Broom%3D%22a%22%7D%5B6s%5D)"
+    );
+    wait_for(&client, &klaxon, &settled, "Prometheus at 28 for 6 s", |b| {
+        b["data"]["result"][0]["value"][1] == "28"
+    })
+    .await;
+    // Two more evaluations see only 28 (the query of the first may predate the check).
+    let evaluated =
+        |body: &Value| body["data"]["groups"][0]["lastEvaluation"].as_str().map(str::to_owned);
+    let rules = format!("{}/api/v1/rules", klaxon.url);
+    let mut seen = Vec::new();
+    wait_for(&client, &klaxon, &rules, "two evaluations", |b| {
+        if let Some(at) = evaluated(b)
+            && !seen.contains(&at)
+        {
+            seen.push(at);
+        }
+        seen.len() >= 3
+    })
+    .await;
+    let body = request(&client, "GET", &alerts, None).await.json().unwrap();
+    assert_eq!(
+        state_of(&body, "a").as_deref(),
+        Some("Alerting"),
+        "28 is above the recovery threshold: {body}"
+    );
+    assert_eq!(state_of(&body, "b"), None, "28 is below the threshold: {body}");
+    series.lock().unwrap().insert("a".to_owned(), 20.0);
+    wait_for(&client, &klaxon, &alerts, "room a resolved", |b| {
+        b["data"]["alerts"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
 }
