@@ -436,3 +436,122 @@ groups:
     })
     .await;
 }
+
+/// Goal: a group written through one instance's rules API is evaluated by every instance
+/// sharing the database, without a restart, and each records Grafana's state names in the
+/// shared history; a deletion reaches them all too.
+/// Method: two Klaxon instances with `--rules.api` on one PostgreSQL schema; create a group
+/// on the first; wait for the second to fire its alert and for the history to hold both
+/// instances' `Normal → Alerting`; delete the group on the first and wait for the second's
+/// alert to go.
+#[tokio::test]
+async fn api_groups_reach_every_instance_on_shared_postgres() {
+    let postgres = std::env::var("KLAXON_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("klaxon_expression_ha_{}", std::process::id());
+    let prepared = store::Store::postgres_in_schema(&postgres, &schema).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {postgres} is required (run scripts/setup.sh): {e}")
+    });
+    prepared.close().await;
+    let storage_url = format!("{postgres}?options%5Bsearch_path%5D={schema}");
+    let scratch = ScratchDir::new("expression-ha");
+    let config = scratch.write("alertmanager.yml", RECEIVER_CONFIG);
+    let start = |n: u32| {
+        Server::start(
+            Implementation::Klaxon,
+            &format!("127.0.0.21{}:19093", 5 + n),
+            &config,
+            &[
+                "--rules.api",
+                "--rules.tick-interval=1s",
+                &format!("--rules.instance-id=node-{n}"),
+                &format!("--storage.url={storage_url}"),
+            ],
+        )
+    };
+    let mut instances: Vec<Server> = (1..=2).map(start).collect();
+    let client = reqwest::Client::new();
+    let first = format!("{}/api/ruler/grafana/api/v1/rules", instances[0].url);
+    wait_for(&client, &instances[0], &first, "the rules API", |b| {
+        b.is_object() && b.get("message").is_none()
+    })
+    .await;
+    let (status, body) =
+        post(&client, &format!("{first}/ops"), &availability_group("page", "last"), None).await;
+    assert_eq!(status, 202, "{body}");
+    let mut second = &instances[1];
+    wait_for(
+        &client,
+        second,
+        &format!("{}/api/v1/alerts", second.url),
+        "firing on the second instance",
+        |b| {
+            b["data"]["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["labels"]["alertname"] == "InstanceDown"))
+        },
+    )
+    .await;
+    let history = format!("{}/api/v1/rules/history?rule=InstanceDown", second.url);
+    wait_for(&client, second, &history, "both instances in the history", |b| {
+        let mut entries: Vec<(String, String, String)> = b["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let field = |name: &str| e[name].as_str().unwrap_or_default().to_owned();
+                (field("instance"), field("previous"), field("current"))
+            })
+            .collect();
+        entries.sort();
+        entries
+            == vec![
+                ("node-1".to_owned(), "Normal".to_owned(), "Alerting".to_owned()),
+                ("node-2".to_owned(), "Normal".to_owned(), "Alerting".to_owned()),
+            ]
+    })
+    .await;
+    // A restart of the second instance continues from the stored state: its alert is back at
+    // once and nothing re-enters a state (the history keeps one entry per instance).
+    drop(instances.pop());
+    instances.push(start(2));
+    second = &instances[1];
+    // Pooled connections to the killed process would fail.
+    let client = reqwest::Client::new();
+    let alerts = wait_for(
+        &client,
+        second,
+        &format!("{}/api/v1/alerts", second.url),
+        "firing after the restart",
+        |b| b["data"]["alerts"].as_array().is_some_and(|a| !a.is_empty()),
+    )
+    .await;
+    assert_eq!(alerts["data"]["alerts"][0]["grafanaState"], "Alerting");
+    let rules = format!("{}/api/v1/rules", second.url);
+    let mut seen = Vec::new();
+    wait_for(&client, second, &rules, "two evaluations after the restart", |b| {
+        if let Some(at) = b["data"]["groups"][0]["lastEvaluation"].as_str()
+            && !seen.iter().any(|s| s == at)
+        {
+            seen.push(at.to_owned());
+        }
+        seen.len() >= 3
+    })
+    .await;
+    let entries = request(&client, "GET", &history, None).await.json().unwrap();
+    assert_eq!(entries["data"].as_array().map(Vec::len), Some(2), "{entries}");
+    let reply = request(&client, "DELETE", &format!("{first}/ops/availability"), None).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    wait_for(
+        &client,
+        second,
+        &format!("{}/api/v1/alerts", second.url),
+        "gone from the second instance",
+        |b| b["data"]["alerts"].as_array().is_some_and(Vec::is_empty),
+    )
+    .await;
+    drop(instances);
+    let admin = sqlx::PgPool::connect(&postgres).await.expect("connect for cleanup");
+    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    sqlx::query(sqlx::AssertSqlSafe(drop_schema)).execute(&admin).await.expect("drop test schema");
+}

@@ -266,19 +266,27 @@ impl Engine {
         restored
     }
 
-    /// Every alert as it was last sent (see [`AlertingRule::alerts_last_sent`]).
+    /// Every alert as it was last sent (see [`AlertingRule::alerts_last_sent`] and
+    /// [`ExpressionRule::alerts_last_sent`]).
     pub fn alerts_last_sent(&self) -> Vec<OutgoingAlert> {
         let mut alerts = Vec::new();
         for group in &self.groups {
             let state = group.state();
             for rule in &state.rules {
-                if let RuleState::Alerting(rule) = rule {
-                    let url = self.datasource.graph_url(&rule.spec.expr);
-                    alerts.extend(rule.alerts_last_sent(
-                        self.options.resend_delay,
-                        group.interval,
-                        &url,
-                    ));
+                match rule {
+                    RuleState::Alerting(rule) => {
+                        let url = self.datasource.graph_url(&rule.spec.expr);
+                        alerts.extend(rule.alerts_last_sent(
+                            self.options.resend_delay,
+                            group.interval,
+                            &url,
+                        ));
+                    }
+                    RuleState::Expression(rule) => {
+                        let settings = rule.settings(group.interval, self.options.resend_delay);
+                        alerts.extend(rule.alerts_last_sent(&settings));
+                    }
+                    RuleState::Recording(_) => {}
                 }
             }
         }

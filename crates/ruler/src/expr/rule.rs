@@ -157,6 +157,11 @@ impl ExpressionRule {
         self.last_changes = self.instances.reset(at, "Paused");
     }
 
+    /// The alerts as they were last sent (see [`Instances::alerts_last_sent`]).
+    pub fn alerts_last_sent(&self, settings: &Settings) -> Vec<OutgoingAlert> {
+        self.instances.alerts_last_sent(settings, &self.rule.spec.title)
+    }
+
     /// The alerts due to be sent after the evaluation at `at`.
     pub fn alerts_to_send(&mut self, at: DateTime<Utc>, settings: &Settings) -> Vec<OutgoingAlert> {
         let title = self.rule.spec.title.clone();

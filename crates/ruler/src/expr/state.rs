@@ -468,6 +468,36 @@ impl Instances {
         changes
     }
 
+    /// The alerts as they were last sent, for a receiver that lost them (this process's own,
+    /// after a restart). Nothing is marked sent.
+    pub fn alerts_last_sent(&self, settings: &Settings, title: &str) -> Vec<OutgoingAlert> {
+        let mut out: Vec<OutgoingAlert> = self
+            .by_labels
+            .values()
+            .filter_map(|i| {
+                let sent = i.last_sent_at?;
+                if i.state == GrafanaState::Pending {
+                    return None;
+                }
+                let firing = i.state.is_firing();
+                let alertname = if firing { sent_name(i.state) } else { i.sent_alertname.clone() };
+                Some(OutgoingAlert {
+                    labels: outgoing_labels(i, alertname.as_deref(), title),
+                    annotations: outgoing_annotations(i),
+                    starts_at: if firing { i.starts_at } else { i.fired_at.unwrap_or(i.starts_at) },
+                    ends_at: if firing {
+                        settings.ends_at(sent)
+                    } else {
+                        i.resolved_at.unwrap_or(sent)
+                    },
+                    generator_url: String::new(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
     /// The alerts due to be sent after the evaluation at `at`, marked sent; stale
     /// instances are forgotten once sent.
     pub fn alerts_to_send(
@@ -496,26 +526,11 @@ impl Instances {
                 continue;
             }
             let alertname = match i.state {
-                GrafanaState::NoData => Some("DatasourceNoData"),
-                GrafanaState::Error => Some("DatasourceError"),
-                GrafanaState::Normal => i.sent_alertname.as_deref(),
-                _ => None,
-            }
-            .map(str::to_owned);
-            let mut labels = i.labels.clone();
-            if let Some(name) = &alertname {
-                labels = labels.merged_with(&LabelSet::from_pairs([
-                    ("alertname", name.as_str()),
-                    ("rulename", title),
-                ]));
-            }
-            let mut annotations = i.annotations.clone();
-            if !i.reason.is_empty() {
-                annotations = annotations.merged_with(&LabelSet::from_pairs([(
-                    "grafana_state_reason",
-                    i.reason.as_str(),
-                )]));
-            }
+                GrafanaState::Normal => i.sent_alertname.clone(),
+                state => sent_name(state),
+            };
+            let labels = outgoing_labels(i, alertname.as_deref(), title);
+            let annotations = outgoing_annotations(i);
             let firing = i.state.is_firing();
             if firing {
                 i.sent_alertname = alertname;
@@ -533,6 +548,33 @@ impl Instances {
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
+}
+
+/// The alert name a firing state is sent under, when not the rule's title.
+fn sent_name(state: GrafanaState) -> Option<String> {
+    match state {
+        GrafanaState::NoData => Some("DatasourceNoData".to_owned()),
+        GrafanaState::Error => Some("DatasourceError".to_owned()),
+        _ => None,
+    }
+}
+
+/// The instance's labels, renamed (with the title as `rulename`) when sent under `alertname`.
+fn outgoing_labels(i: &Instance, alertname: Option<&str>, title: &str) -> LabelSet {
+    match alertname {
+        Some(name) => {
+            i.labels.merged_with(&LabelSet::from_pairs([("alertname", name), ("rulename", title)]))
+        }
+        None => i.labels.clone(),
+    }
+}
+
+/// The instance's annotations, with `grafana_state_reason` when there is a reason.
+fn outgoing_annotations(i: &Instance) -> LabelSet {
+    if i.reason.is_empty() {
+        return i.annotations.clone();
+    }
+    i.annotations.merged_with(&LabelSet::from_pairs([("grafana_state_reason", i.reason.as_str())]))
 }
 
 fn enter(i: &mut Instance, at: DateTime<Utc>, s: &Settings, state: GrafanaState, reason: &str) {
@@ -828,6 +870,8 @@ mod tests {
         let changes = restarted.process(at(10), &result("a", ResultState::Alerting), &s, &labeller);
         assert!(changes.is_empty());
         assert!(restarted.alerts_to_send(at(10), &s, "High", "").is_empty(), "sent 10 s ago");
+        let last = restarted.alerts_last_sent(&s, "High");
+        assert_eq!((last.len(), last[0].ends_at), (1, at(120)), "as sent at 0");
         let changes = restarted.reset(at(20), "Paused");
         assert_eq!(changes[0].current, "Normal (Paused)");
         let sent = restarted.alerts_to_send(at(20), &s, "High", "");
