@@ -262,10 +262,10 @@ groups:
         labels: {team: lab}
 "#;
 
-/// Goal: Grafana provisioning files load at start, and a bad one is refused with its file,
-/// line and field.
-/// Method: start Klaxon with a provisioning file and wait for its alert; start it again with
-/// the file broken and read the error it exits with.
+/// Goal: Grafana provisioning files load at start and on reload, and a bad one is refused
+/// with its file, line and field.
+/// Method: start Klaxon with a provisioning file and wait for its alert; change the file and
+/// reload; start it again with the file broken and read the error it exits with.
 #[tokio::test]
 async fn provisioning_files_load_and_errors_name_file_line_and_field() {
     let scratch = ScratchDir::new("expression-provisioning");
@@ -291,6 +291,17 @@ async fn provisioning_files_load_and_errors_name_file_line_and_field() {
         (&alert["labels"]["team"], &alert["labels"]["instance"]),
         (&json!("lab"), &json!("example-b"))
     );
+    // A reload re-reads the file: the rule, renamed, fires under its new title.
+    std::fs::write(&good, PROVISIONED.replace("title: ExampleDown", "title: ExampleStillDown"))
+        .unwrap();
+    let reply = request(&client, "POST", &format!("{}/-/reload", klaxon.url), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    wait_for(&client, &klaxon, &format!("{}/api/v1/alerts", klaxon.url), "the renamed rule", |b| {
+        b["data"]["alerts"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1 && a[0]["labels"]["alertname"] == "ExampleStillDown")
+    })
+    .await;
     drop(klaxon);
 
     let bad =
