@@ -32,7 +32,10 @@ fn availability_group(severity: &str, reducer: &str) -> Value {
                            "conditions": [{"evaluator": {"type": "lt", "params": [1]}}]}}
             ],
             "labels": {"severity": severity},
-            "annotations": {"summary": "{{ $labels.instance }} is down"}
+            "annotations": {
+                "summary": "{{ $labels.instance }} is down",
+                "description": "last {{ $values.B.Value }}, condition {{ $values.C }}"
+            }
         }]
     })
 }
@@ -141,6 +144,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
     assert_eq!(alert["labels"]["__alert_rule_uid__"], "instance-down");
     assert_eq!(alert["grafanaState"], "Alerting");
     assert_eq!(alert["annotations"]["summary"], "example-b is down");
+    assert_eq!(alert["annotations"]["description"], "last 0, condition 1");
     let v2 = wait_for(
         &client,
         &klaxon,

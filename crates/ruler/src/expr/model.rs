@@ -382,7 +382,7 @@ impl ExpressionRuleSpec {
                 if !model::is_valid_label_name(name) {
                     error(kind.into(), format!("invalid name {name:?}"));
                 }
-                if let Err(e) = crate::template::check(&self.title, text) {
+                if let Err(e) = crate::template::check_with_values(&self.title, text) {
                     error(format!("{kind}.{name}"), e);
                 }
             }

@@ -3,6 +3,7 @@
 //! `__name__`, the templated rule labels, `alertname`, `__alert_rule_uid__` and
 //! `grafana_folder`) and annotations.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -117,7 +118,7 @@ impl ExpressionRule {
         self.last_error = error;
         let spec = &self.rule.spec;
         let template_name = format!("__alert_{}", spec.title);
-        let labeller = |result: &LabelSet, value: Option<f64>| {
+        let labeller = |result: &LabelSet, value: Option<f64>, values: &BTreeMap<String, f64>| {
             let result = result.filter(|name| name != "__name__");
             let context = template::Context {
                 labels: &result,
@@ -128,7 +129,7 @@ impl ExpressionRule {
             let mut pairs: Vec<(String, String)> =
                 result.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
             for (name, text) in &spec.labels {
-                let value = template::expand(&template_name, text, &context);
+                let value = template::expand_with_values(&template_name, text, &context, values);
                 pairs.retain(|(k, _)| k != name);
                 if !value.is_empty() {
                     pairs.push((name.clone(), value));
@@ -142,7 +143,7 @@ impl ExpressionRule {
             pairs.retain(|(k, _)| !reserved.iter().any(|(r, _)| r == k));
             pairs.extend(reserved.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
             let annotations = LabelSet::from_pairs(spec.annotations.iter().map(|(name, text)| {
-                (name.clone(), template::expand(&template_name, text, &context))
+                (name.clone(), template::expand_with_values(&template_name, text, &context, values))
             }));
             (LabelSet::from_pairs(pairs), annotations)
         };

@@ -173,7 +173,8 @@ impl Settings {
 }
 
 /// Builds an instance's labels and annotations from result labels and a value.
-pub type Labeller<'a> = &'a dyn Fn(&LabelSet, Option<f64>) -> (LabelSet, LabelSet);
+pub type Labeller<'a> =
+    &'a dyn Fn(&LabelSet, Option<f64>, &BTreeMap<String, f64>) -> (LabelSet, LabelSet);
 
 /// What to do with one instance.
 #[derive(Clone, Copy)]
@@ -355,7 +356,7 @@ impl Instances {
         error: Option<&str>,
         labeller: Labeller<'_>,
     ) -> Fingerprint {
-        let (labels, mut annotations) = labeller(result_labels, value);
+        let (labels, mut annotations) = labeller(result_labels, value, &values);
         if let Some(error) = error {
             annotations = annotations.merged_with(&LabelSet::from_pairs([("Error", error)]));
         }
@@ -669,7 +670,11 @@ mod tests {
         }
     }
 
-    fn labeller(labels: &LabelSet, _value: Option<f64>) -> (LabelSet, LabelSet) {
+    fn labeller(
+        labels: &LabelSet,
+        _value: Option<f64>,
+        _values: &BTreeMap<String, f64>,
+    ) -> (LabelSet, LabelSet) {
         (labels.merged_with(&LabelSet::from_pairs([("alertname", "High")])), LabelSet::new())
     }
 
