@@ -259,13 +259,14 @@ pub enum NodeKind {
         /// Non-number handling.
         mode: ReduceMode,
     },
-    /// 1 where the predicate holds, else 0; with a recovery predicate for firing instances.
+    /// 1 where the predicate holds, else 0; with a recovery predicate for Alerting and
+    /// Pending instances.
     Threshold {
         /// The input refId.
         input: String,
         /// When to fire.
         evaluator: Predicate,
-        /// When a firing instance recovers (the result is 1 while it does not hold).
+        /// When an Alerting or Pending instance recovers (1 while it does not hold).
         recovery: Option<Predicate>,
     },
     /// A series resampled to a fixed window over the node's time range.

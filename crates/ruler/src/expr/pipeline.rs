@@ -103,8 +103,8 @@ fn error(message: String) -> Outcome {
 }
 
 /// Runs the expressions over the query answers (by refId; a value list per query) and
-/// decides the outcome. `firing` holds the fingerprints of the result labels of instances
-/// that are firing, for recovery thresholds.
+/// decides the outcome. `firing` holds the fingerprints of the result labels of the
+/// instances recovery thresholds apply to (see `Instances::firing_results`).
 pub fn evaluate(
     rule: &ValidRule,
     at: DateTime<Utc>,

@@ -216,11 +216,15 @@ impl Instances {
         all
     }
 
-    /// Fingerprints of the result labels of firing instances (for recovery thresholds).
+    /// Fingerprints of the result labels of the instances a recovery threshold applies to:
+    /// as in Grafana, Alerting and Pending ones whose state has no reason.
     pub fn firing_results(&self) -> std::collections::HashSet<Fingerprint> {
         self.by_labels
             .values()
-            .filter(|i| matches!(i.state, GrafanaState::Alerting | GrafanaState::Recovering))
+            .filter(|i| {
+                matches!(i.state, GrafanaState::Alerting | GrafanaState::Pending)
+                    && i.reason.is_empty()
+            })
             .map(|i| i.result_labels.fingerprint())
             .collect()
     }
@@ -730,6 +734,18 @@ mod tests {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].ends_at, at(50), "resolved at once");
         assert_eq!(sent[0].starts_at, at(20), "when it started firing");
+    }
+
+    #[test]
+    fn recovery_thresholds_apply_to_alerting_and_pending_instances_without_a_reason() {
+        let s = settings(30, 0, NoDataState::Alerting, ExecErrState::Error);
+        let mut i = Instances::default();
+        i.process(at(0), &result("a", ResultState::Alerting), &s, &labeller);
+        let pending = LabelSet::from_pairs([("host", "a")]).fingerprint();
+        assert_eq!(i.firing_results(), std::collections::HashSet::from([pending]));
+        i.process(at(10), &no_data(), &s, &labeller);
+        assert_eq!(states(&i), vec!["Pending (NoData)"]);
+        assert!(i.firing_results().is_empty(), "a state with a reason is not loaded");
     }
 
     #[test]
