@@ -154,6 +154,14 @@ pub struct RuleFlags {
     /// Prometheus rule files to evaluate, as a glob (repeatable).
     #[arg(long = "rules.file")]
     pub files: Vec<String>,
+    /// Grafana alerting provisioning files of expression rules (`apiVersion: 1`, `groups:`),
+    /// as a glob (repeatable); read at start and on reload.
+    #[arg(long = "rules.provisioning")]
+    pub provisioning: Vec<String>,
+    /// Serve the rules API (`/api/ruler/grafana/api/v1/rules`): expression-rule groups
+    /// created, replaced and deleted over HTTP, stored (versioned) in the database.
+    #[arg(long = "rules.api")]
+    pub api: bool,
     /// Where rule expressions are evaluated: a Prometheus HTTP API base URL, or `builtin:`
     /// for the built-in test datasource.
     #[arg(long = "datasource.url", default_value = "")]

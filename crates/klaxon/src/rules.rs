@@ -1,4 +1,5 @@
-//! Wiring of the alert generator: loads `--rules.file`, builds the datasource, restores the
+//! Wiring of the alert generator: loads `--rules.file` and the expression rules of
+//! `--rules.provisioning` (Grafana's provisioning files), builds the datasource, restores the
 //! rules' persisted state, and starts the rule engine with two destinations — this
 //! instance's own receiver (the alert store that `POST /api/v2/alerts` feeds) and every
 //! `--alertmanager.url`. Rule state (one row per rule) and the state history (every
@@ -13,7 +14,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
-use ruler::alerting::{Alert, OutgoingAlert, TemplateEnv};
+use ruler::alerting::{OutgoingAlert, TemplateEnv};
 use ruler::engine::{
     AlertSink, Clock, Engine, Options, RuleEvaluation, Sharding, StateObserver, StateSource,
 };
@@ -29,6 +30,9 @@ const STATE_QUEUE_CAPACITY: usize = 1024;
 /// How often old history is deleted.
 const HISTORY_GC_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The rules API's groups, validated, and the (folder, group, version) list read with them.
+type ApiGroups = (Vec<ruler::rulefile::RuleGroup>, Vec<(String, String, i64)>);
+
 /// The running alert generator.
 pub struct Generator {
     /// The rule engine; replaced whole on reload.
@@ -41,9 +45,54 @@ pub struct Generator {
     observer: Arc<StateWriter>,
     options: Options,
     clock: Clock,
+    /// The expression-rule groups of the rules API, as last read from the store, with the
+    /// (folder, group, version) list they were read at.
+    api_groups: Mutex<ApiGroups>,
 }
 
 impl Generator {
+    /// The base tick (every interval must be a multiple of it).
+    pub fn tick(&self) -> Duration {
+        self.options.tick
+    }
+
+    /// Whether the rules API is on.
+    pub fn api_enabled(&self) -> bool {
+        self.flags.api
+    }
+
+    /// Every group from files (rule files and provisioning files), for checks of API writes.
+    pub fn file_groups(&self) -> Result<Vec<ruler::rulefile::RuleGroup>, String> {
+        load_groups(&self.flags)
+    }
+
+    /// Re-reads the rules API's groups from the store; returns whether they changed since the
+    /// last read. A stored group that no longer validates is skipped and logged.
+    pub async fn refresh_api_groups(&self) -> Result<bool, String> {
+        if !self.flags.api {
+            return Ok(false);
+        }
+        let stored = self.store.list_rule_groups().await.map_err(|e| e.to_string())?;
+        let versions: Vec<(String, String, i64)> =
+            stored.iter().map(|g| (g.folder.clone(), g.name.clone(), g.version)).collect();
+        if self.api_groups.lock().expect("api groups lock poisoned").1 == versions {
+            return Ok(false);
+        }
+        let mut groups = Vec::new();
+        for group in &stored {
+            let parsed = serde_json::from_str::<ruler::provisioning::GroupNode>(&group.body)
+                .map_err(|e| vec![(String::new(), e.to_string())])
+                .and_then(|node| node.validate());
+            match parsed {
+                Ok(valid) => groups.push(valid),
+                Err(errors) => {
+                    tracing::error!(folder = %group.folder, group = %group.name, ?errors, "Ignoring an invalid stored rule group");
+                }
+            }
+        }
+        *self.api_groups.lock().expect("api groups lock poisoned") = (groups, versions);
+        Ok(true)
+    }
     /// The current rule engine.
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.load_full()
@@ -53,8 +102,10 @@ impl Generator {
     /// valid ones replace the engine, and rules that kept their key (file, group, position,
     /// name) keep their alerts, so nothing re-enters pending.
     pub fn reload(&self) -> Result<(), String> {
-        let groups = ruler::rulefile::load_globs(&self.flags.files)?;
-        let datasource = ruler::datasource::from_url(&self.flags.datasource_url)?;
+        let mut groups = load_groups(&self.flags)?;
+        groups.extend(self.api_groups.lock().expect("api groups lock poisoned").0.iter().cloned());
+        check_unique_uids(&groups)?;
+        let datasource = datasource(&self.flags)?;
         let engine = Engine::new(
             groups,
             datasource,
@@ -64,6 +115,10 @@ impl Generator {
             self.clock.clone(),
         )?;
         engine.continue_from(&self.engine());
+        let resolved = self.engine().resolve_removed(&engine);
+        if !resolved.is_empty() {
+            self.sink.send(resolved);
+        }
         let mut task = self.task.lock().expect("rule task lock poisoned");
         task.abort();
         *task = tokio::spawn(engine.clone().run());
@@ -73,20 +128,57 @@ impl Generator {
     }
 }
 
-/// Loads the rules and starts evaluating them; with no `--rules.file` nothing starts.
+/// Expression-rule UIDs must be unique across provisioning files and the rules API.
+fn check_unique_uids(groups: &[ruler::rulefile::RuleGroup]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for group in groups {
+        for rule in &group.rules {
+            if let ruler::rulefile::Rule::Expression(rule) = rule
+                && !seen.insert(rule.spec.uid.as_str())
+            {
+                return Err(format!(
+                    "expression rule uid {:?} is defined twice (group {:?} in folder {:?})",
+                    rule.spec.uid,
+                    group.name,
+                    group.file.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The rule files' groups, then the provisioning files' expression-rule groups.
+fn load_groups(flags: &RuleFlags) -> Result<Vec<ruler::rulefile::RuleGroup>, String> {
+    let mut groups = ruler::rulefile::load_globs(&flags.files)?;
+    groups.extend(ruler::provisioning::load_globs(&flags.provisioning)?);
+    Ok(groups)
+}
+
+/// The `--datasource.url` datasource; without one, expression rules can still use the
+/// built-in datasource, and anything that needs the default one fails saying so.
+fn datasource(flags: &RuleFlags) -> Result<Box<dyn ruler::datasource::Datasource>, String> {
+    if flags.datasource_url.is_empty() {
+        return Ok(Box::new(ruler::datasource::Unconfigured));
+    }
+    ruler::datasource::from_url(&flags.datasource_url)
+}
+
+/// Loads the rules and starts evaluating them; with neither `--rules.file` nor
+/// `--rules.provisioning` nothing starts.
 pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     let rule_flags = &flags.rules;
-    let groups = ruler::rulefile::load_globs(&rule_flags.files)?;
-    if rule_flags.files.is_empty() {
+    let mut groups = load_groups(rule_flags)?;
+    if rule_flags.files.is_empty() && rule_flags.provisioning.is_empty() && !rule_flags.api {
         return Ok(());
     }
-    if rule_flags.datasource_url.is_empty() {
+    if !rule_flags.files.is_empty() && rule_flags.datasource_url.is_empty() {
         return Err(
             "--rules.file needs --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource)"
                 .to_owned(),
         );
     }
-    let datasource = ruler::datasource::from_url(&rule_flags.datasource_url)?;
+    let datasource = datasource(rule_flags)?;
     let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
     let sink = Arc::new(Destinations { app: Arc::downgrade(app), external: external.clone() });
     let sink_for_engine: Arc<dyn AlertSink> = sink.clone();
@@ -132,6 +224,26 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         .cloned()
         .unwrap_or_default();
     let observer = StateWriter::start(store.clone(), instance.clone());
+    let mut api_groups = (Vec::new(), Vec::new());
+    if rule_flags.api {
+        let stored =
+            store.list_rule_groups().await.map_err(|e| format!("rule group store: {e}"))?;
+        for group in &stored {
+            match serde_json::from_str::<ruler::provisioning::GroupNode>(&group.body)
+                .map_err(|e| vec![(String::new(), e.to_string())])
+                .and_then(|node| node.validate())
+            {
+                Ok(valid) => api_groups.0.push(valid),
+                Err(errors) => {
+                    tracing::error!(folder = %group.folder, group = %group.name, ?errors, "Ignoring an invalid stored rule group");
+                }
+            }
+        }
+        api_groups.1 =
+            stored.iter().map(|g| (g.folder.clone(), g.name.clone(), g.version)).collect();
+        groups.extend(api_groups.0.iter().cloned());
+        check_unique_uids(&groups)?;
+    }
     let clock_app = Arc::downgrade(app);
     let clock: Clock = Arc::new(move || clock_app.upgrade().map_or_else(Utc::now, |app| app.now()));
     let engine = Engine::new(
@@ -143,15 +255,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         clock.clone(),
     )?;
     let stored = store.load_rule_states().await.map_err(|e| format!("rule state store: {e}"))?;
-    let mut states: HashMap<String, Vec<Alert>> = HashMap::new();
-    for (key, data) in stored {
-        match serde_json::from_str(&data) {
-            Ok(alerts) => {
-                states.insert(key, alerts);
-            }
-            Err(error) => tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state"),
-        }
-    }
+    let states: HashMap<String, String> = stored.into_iter().collect();
     let restored = engine.warm(states);
     // This process's receiver lost what it held; external Alertmanagers still have it.
     // Sharded, the groups this instance will own are sent at their first evaluation here,
@@ -167,7 +271,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         tracing::warn!(%error, "Rule metrics not registered");
     }
     let task = tokio::spawn(engine.run());
-    let _ = app.rules.set(Arc::new(Generator {
+    let generator = Arc::new(Generator {
         engine: engines,
         store: store.clone(),
         task: Mutex::new(task),
@@ -176,7 +280,30 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         observer,
         options,
         clock,
-    }));
+        api_groups: Mutex::new(api_groups),
+    });
+    let _ = app.rules.set(generator.clone());
+    if rule_flags.api {
+        // Runs for the life of the process: picks up groups that other instances sharing the
+        // database wrote, within one tick.
+        let poll = Arc::downgrade(&generator);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(rule_flags_tick(&poll));
+            loop {
+                ticker.tick().await;
+                let Some(generator) = poll.upgrade() else { return };
+                match generator.refresh_api_groups().await {
+                    Ok(true) => {
+                        if let Err(error) = generator.reload() {
+                            tracing::error!(%error, "Applying stored rule groups failed");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "Reading stored rule groups failed"),
+                }
+            }
+        });
+    }
     let retention = chrono::Duration::from_std(rule_flags.history_retention).unwrap_or_default();
     let gc_app = Arc::downgrade(app);
     // Runs for the life of the process: deletes history older than the retention.
@@ -219,23 +346,19 @@ impl StateSource for StoredStates {
     fn load<'a>(
         &'a self,
         keys: &'a [String],
-    ) -> ruler::datasource::BoxFuture<'a, Result<HashMap<String, Vec<Alert>>, String>> {
+    ) -> ruler::datasource::BoxFuture<'a, Result<HashMap<String, String>, String>> {
         Box::pin(async move {
             let rows = self.0.load_rule_states_for(keys).await.map_err(|e| e.to_string())?;
-            let mut states = HashMap::with_capacity(rows.len());
-            for (key, data) in rows {
-                match serde_json::from_str(&data) {
-                    Ok(alerts) => {
-                        states.insert(key, alerts);
-                    }
-                    Err(error) => {
-                        tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state");
-                    }
-                }
-            }
-            Ok(states)
+            Ok(rows.into_iter().collect())
         })
     }
+}
+
+fn rule_flags_tick(generator: &std::sync::Weak<Generator>) -> Duration {
+    generator
+        .upgrade()
+        .map_or(Duration::from_secs(10), |g| g.options.tick)
+        .max(Duration::from_millis(100))
 }
 
 /// Writes rule state and history in evaluation order, off the evaluation path.
@@ -252,9 +375,9 @@ impl StateWriter {
             while let Some(evaluations) = receiver.recv().await {
                 let mut history = Vec::new();
                 for evaluation in &evaluations {
-                    let data = serde_json::to_string(&evaluation.alerts).unwrap_or_default();
-                    if let Err(error) =
-                        store.save_rule_state(&evaluation.key, &data, evaluation.at).await
+                    if let Err(error) = store
+                        .save_rule_state(&evaluation.key, &evaluation.state, evaluation.at)
+                        .await
                     {
                         tracing::warn!(rule = %evaluation.key, %error, "Saving rule state failed");
                     }
@@ -262,8 +385,8 @@ impl StateWriter {
                         rule_key: evaluation.key.clone(),
                         rule_name: evaluation.name.clone(),
                         labels: serde_json::to_string(&t.labels).unwrap_or_default(),
-                        previous: t.previous.as_str().to_owned(),
-                        current: t.current.as_str().to_owned(),
+                        previous: t.previous.clone(),
+                        current: t.current.clone(),
                         value: t.value,
                         at: evaluation.at,
                         instance: instance.clone(),

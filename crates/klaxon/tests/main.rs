@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod cluster_tls;
 mod email;
+mod expression_rules;
 mod harness_cluster;
 mod harness_restart;
 mod integrations;

@@ -158,7 +158,7 @@ async fn alerts_reach_the_own_receiver_and_an_external_alertmanager() {
 }
 
 /// A process killed (by PID) on drop.
-struct Process(Child);
+pub(crate) struct Process(pub(crate) Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -168,7 +168,7 @@ impl Drop for Process {
 }
 
 /// The exporter the differential test's Prometheus scrapes: its series are set by the test.
-async fn start_exporter(address: &str) -> Arc<Mutex<BTreeMap<String, f64>>> {
+pub(crate) async fn start_exporter(address: &str) -> Arc<Mutex<BTreeMap<String, f64>>> {
     let series: Arc<Mutex<BTreeMap<String, f64>>> = Arc::default();
     let shared = series.clone();
     let app = axum::Router::new().route(

@@ -13,8 +13,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::alerting::{Alert, AlertingRule, OutgoingAlert, TemplateEnv, Transition};
+use crate::alerting::{Alert, AlertingRule, OutgoingAlert, TemplateEnv};
 use crate::datasource::Datasource;
+use crate::expr::pipeline;
+use crate::expr::rule::ExpressionRule;
+use crate::expr::value::Value;
 use crate::rulefile::{RecordingRuleSpec, Rule, RuleGroup};
 use crate::scheduler::{Due, GroupTiming, Scheduler};
 use crate::sharding::Ownership;
@@ -37,10 +40,24 @@ pub struct RuleEvaluation {
     pub name: String,
     /// The evaluation time.
     pub at: DateTime<Utc>,
-    /// Every alert of the rule after the evaluation.
-    pub alerts: Vec<Alert>,
+    /// The rule's state after the evaluation, as JSON (what [`Engine::warm`] takes back).
+    pub state: String,
     /// What changed.
-    pub transitions: Vec<Transition>,
+    pub transitions: Vec<HistoryTransition>,
+}
+
+/// A state change of one alert, for the state history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryTransition {
+    /// The alert's labels.
+    pub labels: model::LabelSet,
+    /// Its state before (`inactive`/`pending`/`firing` for Prometheus rules, Grafana's
+    /// `Normal`, `Alerting (NoData)`, … for expression rules).
+    pub previous: String,
+    /// Its state after.
+    pub current: String,
+    /// The value seen.
+    pub value: f64,
 }
 
 /// Receives rule evaluations that changed something (state, or a send). Must not block.
@@ -59,6 +76,11 @@ pub fn rule_key(group: &RuleGroup, index: usize, name: &str) -> String {
 /// as the metrics label it): what sharding hashes.
 pub fn group_key(group: &RuleGroup) -> String {
     format!("{};{}", group.file.display(), group.name)
+}
+
+/// The key of an expression rule: its UID, which stays when it is edited or moved.
+pub fn expression_rule_key(uid: &str) -> String {
+    format!("grafana:{uid}")
 }
 
 /// The current time, injected.
@@ -92,6 +114,14 @@ pub fn retry_backoff(initial: Duration, retry: u32) -> Duration {
     initial.saturating_mul(factor).min(Duration::from_secs(60))
 }
 
+/// What one rule of a group needs at an evaluation.
+enum Work {
+    Prometheus(String),
+    Expression(Box<crate::expr::model::ValidRule>, std::collections::HashSet<model::Fingerprint>),
+    Paused,
+    Nothing,
+}
+
 /// Most stalled ticks counted one by one (beyond, the schedule just jumps to the present).
 const MAX_SKIPPED_TICKS: u32 = 10_000;
 
@@ -102,6 +132,8 @@ pub enum RuleState {
     Alerting(Box<AlertingRule>),
     /// A recording rule: loaded, not evaluated.
     Recording(RecordingRuleSpec),
+    /// An expression rule and its instances.
+    Expression(Box<ExpressionRule>),
 }
 
 /// A group's runtime state.
@@ -177,6 +209,12 @@ impl Engine {
                             AlertingRule::new(alerting.clone(), spec.limit),
                         )),
                         Rule::Recording(recording) => RuleState::Recording(recording.clone()),
+                        Rule::Expression(rule) => {
+                            RuleState::Expression(Box::new(ExpressionRule::new(
+                                (**rule).clone(),
+                                spec.folder.clone().unwrap_or_default(),
+                            )))
+                        }
                     })
                     .collect();
                 Group {
@@ -218,38 +256,67 @@ impl Engine {
         Scheduler::new(self.options.tick, &timings)
     }
 
-    /// Restores persisted alerts by rule key (before [`Engine::run`]); returns how many
-    /// rules were restored. Keys of rules that no longer exist are ignored.
-    pub fn warm(&self, mut states: std::collections::HashMap<String, Vec<Alert>>) -> usize {
+    /// Restores persisted rule state (JSON by rule key, as [`Engine::snapshots`] and the
+    /// state observer give it) before [`Engine::run`]; returns how many rules were restored.
+    /// Keys of rules that no longer exist, and unreadable state, are ignored.
+    pub fn warm(&self, mut states: std::collections::HashMap<String, String>) -> usize {
         let mut restored = 0;
+        let now = (self.clock)();
         for group in &self.groups {
             let mut state = group.state();
             for (index, rule) in state.rules.iter_mut().enumerate() {
-                if let RuleState::Alerting(rule) = rule
-                    && let Some(alerts) =
-                        states.remove(&rule_key(&group.spec, index, &rule.spec.name))
-                {
-                    rule.restore(alerts);
-                    restored += 1;
+                match rule {
+                    RuleState::Alerting(rule) => {
+                        let key = rule_key(&group.spec, index, &rule.spec.name);
+                        let Some(json) = states.remove(&key) else { continue };
+                        match serde_json::from_str::<Vec<Alert>>(&json) {
+                            Ok(alerts) => {
+                                rule.restore(alerts);
+                                restored += 1;
+                            }
+                            Err(error) => {
+                                tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state");
+                            }
+                        }
+                    }
+                    RuleState::Expression(rule) => {
+                        let key = expression_rule_key(&rule.rule.spec.uid);
+                        let Some(json) = states.remove(&key) else { continue };
+                        match rule.restore(&json, now) {
+                            Ok(()) => restored += 1,
+                            Err(error) => {
+                                tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state");
+                            }
+                        }
+                    }
+                    RuleState::Recording(_) => {}
                 }
             }
         }
         restored
     }
 
-    /// Every alert as it was last sent (see [`AlertingRule::alerts_last_sent`]).
+    /// Every alert as it was last sent (see [`AlertingRule::alerts_last_sent`] and
+    /// [`ExpressionRule::alerts_last_sent`]).
     pub fn alerts_last_sent(&self) -> Vec<OutgoingAlert> {
         let mut alerts = Vec::new();
         for group in &self.groups {
             let state = group.state();
             for rule in &state.rules {
-                if let RuleState::Alerting(rule) = rule {
-                    let url = self.datasource.graph_url(&rule.spec.expr);
-                    alerts.extend(rule.alerts_last_sent(
-                        self.options.resend_delay,
-                        group.interval,
-                        &url,
-                    ));
+                match rule {
+                    RuleState::Alerting(rule) => {
+                        let url = self.datasource.graph_url(&rule.spec.expr);
+                        alerts.extend(rule.alerts_last_sent(
+                            self.options.resend_delay,
+                            group.interval,
+                            &url,
+                        ));
+                    }
+                    RuleState::Expression(rule) => {
+                        let settings = rule.settings(group.interval, self.options.resend_delay);
+                        alerts.extend(rule.alerts_last_sent(&settings));
+                    }
+                    RuleState::Recording(_) => {}
                 }
             }
         }
@@ -258,18 +325,46 @@ impl Engine {
 
     /// Every alerting rule's alerts by rule key: what [`Engine::warm`] takes, so a reloaded
     /// engine continues where this one was.
-    pub fn snapshots(&self) -> std::collections::HashMap<String, Vec<Alert>> {
+    pub fn snapshots(&self) -> std::collections::HashMap<String, String> {
         let mut snapshots = std::collections::HashMap::new();
         for group in &self.groups {
             let state = group.state();
             for (index, rule) in state.rules.iter().enumerate() {
-                if let RuleState::Alerting(rule) = rule {
-                    snapshots
-                        .insert(rule_key(&group.spec, index, &rule.spec.name), rule.snapshot());
+                match rule {
+                    RuleState::Alerting(rule) => {
+                        let json = serde_json::to_string(&rule.snapshot()).unwrap_or_default();
+                        snapshots.insert(rule_key(&group.spec, index, &rule.spec.name), json);
+                    }
+                    RuleState::Expression(rule) => {
+                        snapshots
+                            .insert(expression_rule_key(&rule.rule.spec.uid), rule.persisted());
+                    }
+                    RuleState::Recording(_) => {}
                 }
             }
         }
         snapshots
+    }
+
+    /// Resolves the instances of expression rules that `next` no longer has (deleted
+    /// rules), as Grafana does, and returns the resolved alerts to send.
+    pub fn resolve_removed(&self, next: &Engine) -> Vec<OutgoingAlert> {
+        let kept: std::collections::HashSet<String> = next.snapshots().into_keys().collect();
+        let now = (self.clock)();
+        let mut alerts = Vec::new();
+        for group in &self.groups {
+            let mut state = group.state();
+            for rule in &mut state.rules {
+                if let RuleState::Expression(rule) = rule
+                    && !kept.contains(&expression_rule_key(&rule.rule.spec.uid))
+                {
+                    rule.instances.reset(now, "RuleDeleted");
+                    let settings = rule.settings(group.interval, self.options.resend_delay);
+                    alerts.extend(rule.alerts_to_send(now, &settings));
+                }
+            }
+        }
+        alerts
     }
 
     /// The groups, in load order.
@@ -366,25 +461,190 @@ impl Engine {
         }
     }
 
+    /// Runs an expression rule's queries (each with retries within the deadline) and gives
+    /// the answers by refId.
+    async fn expression_answers(
+        &self,
+        rule: &crate::expr::model::ValidRule,
+        at: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> std::collections::HashMap<String, Result<Vec<Value>, String>> {
+        let mut answers = std::collections::HashMap::new();
+        for request in pipeline::query_requests(rule, at) {
+            let datasource: &dyn Datasource = if request.datasource_uid == "builtin" {
+                &crate::datasource::builtin::Builtin
+            } else {
+                self.datasource.as_ref()
+            };
+            let mut attempt = 1;
+            let answer = loop {
+                let remaining = (deadline - (self.clock)()).to_std().unwrap_or_default();
+                let query = async {
+                    match request.step {
+                        None => datasource
+                            .instant_query(&request.expr, request.end, remaining)
+                            .await
+                            .map(|out| {
+                                out.samples
+                                    .into_iter()
+                                    .map(|s| Value::Number {
+                                        labels: s.labels,
+                                        value: Some(s.value),
+                                    })
+                                    .collect::<Vec<_>>()
+                            }),
+                        Some(step) => datasource
+                            .range_query(&request.expr, request.start, request.end, step, remaining)
+                            .await
+                            .map(|out| {
+                                out.series
+                                    .into_iter()
+                                    .map(|s| Value::Series {
+                                        labels: s.labels,
+                                        points: s
+                                            .points
+                                            .into_iter()
+                                            .map(|(t, v)| (t, Some(v)))
+                                            .collect(),
+                                    })
+                                    .collect::<Vec<_>>()
+                            }),
+                    }
+                };
+                let error = match tokio::time::timeout(remaining, query).await {
+                    Ok(Ok(values)) => break Ok(values),
+                    Ok(Err(error)) => error,
+                    Err(_) => {
+                        break Err("query timed out: the evaluation deadline passed".to_owned());
+                    }
+                };
+                let delay = retry_backoff(self.options.retry_delay, attempt);
+                let retry_at =
+                    (self.clock)() + chrono::Duration::from_std(delay).unwrap_or_default();
+                if attempt >= self.options.query_attempts || retry_at >= deadline {
+                    break Err(error);
+                }
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            };
+            answers.insert(request.ref_id, answer);
+        }
+        answers
+    }
+
+    /// Resolves a paused expression rule's instances (once: a paused rule has none after).
+    fn pause_expression_rule(
+        &self,
+        group: &Group,
+        index: usize,
+        at: DateTime<Utc>,
+        outgoing: &mut Vec<OutgoingAlert>,
+        evaluations: &mut Vec<RuleEvaluation>,
+    ) {
+        let mut state = group.state();
+        if let Some(RuleState::Expression(rule)) = state.rules.get_mut(index) {
+            if rule.instances.snapshot().is_empty() {
+                return;
+            }
+            rule.pause(at);
+            let settings = rule.settings(group.interval, self.options.resend_delay);
+            let sent = rule.alerts_to_send(at, &settings);
+            self.observe_expression_rule(rule, at, !sent.is_empty(), evaluations);
+            outgoing.extend(sent);
+        }
+    }
+
+    fn observe_expression_rule(
+        &self,
+        rule: &ExpressionRule,
+        at: DateTime<Utc>,
+        sent: bool,
+        evaluations: &mut Vec<RuleEvaluation>,
+    ) {
+        if self.observer.is_none() || (!sent && rule.last_changes.is_empty()) {
+            return;
+        }
+        evaluations.push(RuleEvaluation {
+            key: expression_rule_key(&rule.rule.spec.uid),
+            name: rule.rule.spec.title.clone(),
+            at,
+            state: rule.persisted(),
+            transitions: rule
+                .last_changes
+                .iter()
+                .map(|c| HistoryTransition {
+                    labels: c.labels.clone(),
+                    previous: c.previous.clone(),
+                    current: c.current.clone(),
+                    value: c.value,
+                })
+                .collect(),
+        });
+    }
+
     /// Evaluates one group at `due.at` and sends its alerts.
     pub async fn evaluate_group(&self, due: Due) {
         let group = &self.groups[due.group];
         let started = (self.clock)();
         let query_at =
             due.at - chrono::Duration::from_std(group.spec.query_offset).unwrap_or_default();
-        let exprs: Vec<Option<String>> = group
+        let work: Vec<Work> = group
             .state()
             .rules
             .iter()
             .map(|rule| match rule {
-                RuleState::Alerting(rule) => Some(rule.spec.expr.clone()),
-                RuleState::Recording(_) => None,
+                RuleState::Alerting(rule) => Work::Prometheus(rule.spec.expr.clone()),
+                RuleState::Recording(_) => Work::Nothing,
+                RuleState::Expression(rule) if rule.rule.spec.is_paused => Work::Paused,
+                RuleState::Expression(rule) => {
+                    Work::Expression(Box::new(rule.rule.clone()), rule.instances.firing_results())
+                }
             })
             .collect();
         let mut outgoing = Vec::new();
         let mut evaluations = Vec::new();
-        for (index, expr) in exprs.iter().enumerate() {
-            let Some(expr) = expr else { continue };
+        for (index, work) in work.into_iter().enumerate() {
+            let expr = match work {
+                Work::Prometheus(expr) => expr,
+                Work::Nothing => continue,
+                Work::Paused => {
+                    self.pause_expression_rule(
+                        group,
+                        index,
+                        due.at,
+                        &mut outgoing,
+                        &mut evaluations,
+                    );
+                    continue;
+                }
+                Work::Expression(rule, firing) => {
+                    let rule_started = (self.clock)();
+                    let answers = self.expression_answers(&rule, query_at, due.deadline).await;
+                    let outcome = pipeline::evaluate(&rule, query_at, answers, &firing);
+                    if let pipeline::Outcome::Error { message, .. } = &outcome {
+                        tracing::warn!(group = %group.spec.name, rule = index, error = %message, "Rule evaluation failed");
+                    }
+                    let finished = (self.clock)();
+                    let mut state = group.state();
+                    state.failures += u64::from(matches!(outcome, pipeline::Outcome::Error { .. }));
+                    if let Some(RuleState::Expression(rule)) = state.rules.get_mut(index) {
+                        let settings = rule.settings(group.interval, self.options.resend_delay);
+                        rule.evaluate(due.at, &outcome, &settings, &self.options.template_env);
+                        rule.evaluation_duration =
+                            (finished - rule_started).to_std().unwrap_or_default();
+                        let sent = rule.alerts_to_send(due.at, &settings);
+                        self.observe_expression_rule(
+                            rule,
+                            due.at,
+                            !sent.is_empty(),
+                            &mut evaluations,
+                        );
+                        outgoing.extend(sent);
+                    }
+                    continue;
+                }
+            };
+            let expr = &expr;
             let rule_started = (self.clock)();
             let result = self.query_with_retries(expr, query_at, due.deadline).await;
             match &result {
@@ -413,8 +673,17 @@ impl Engine {
                         key: rule_key(&group.spec, index, &rule.spec.name),
                         name: rule.spec.name.clone(),
                         at: due.at,
-                        alerts: rule.snapshot(),
-                        transitions: rule.last_transitions.clone(),
+                        state: serde_json::to_string(&rule.snapshot()).unwrap_or_default(),
+                        transitions: rule
+                            .last_transitions
+                            .iter()
+                            .map(|t| HistoryTransition {
+                                labels: t.labels.clone(),
+                                previous: t.previous.as_str().to_owned(),
+                                current: t.current.as_str().to_owned(),
+                                value: t.value,
+                            })
+                            .collect(),
                     });
                 }
                 outgoing.extend(sent);

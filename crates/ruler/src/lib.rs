@@ -11,6 +11,8 @@
 //! - [`alerting`]: the alert state machine of one rule (sans-IO).
 //! - [`engine`]: the tokio driver that ties them together.
 //! - [`notifier`]: delivery to external Alertmanagers.
+//! - [`expr`]: expression rules in Grafana's model.
+//! - [`provisioning`]: Grafana's alerting provisioning files.
 //! - [`check`]: `check-rules`, like `promtool check rules`.
 //!
 //! Recording rules are parsed and validated but not evaluated yet.
@@ -19,7 +21,9 @@ pub mod alerting;
 pub mod check;
 pub mod datasource;
 pub mod engine;
+pub mod expr;
 pub mod notifier;
+pub mod provisioning;
 pub mod rulefile;
 pub mod scheduler;
 pub mod sharding;

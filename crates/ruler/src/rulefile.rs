@@ -75,6 +75,8 @@ pub struct RuleGroup {
     pub labels: LabelSet,
     /// The rules in file order.
     pub rules: Vec<Rule>,
+    /// The Grafana folder of an expression-rule group (`None` for rule files).
+    pub folder: Option<String>,
 }
 
 /// One rule.
@@ -84,6 +86,8 @@ pub enum Rule {
     Alerting(AlertingRuleSpec),
     /// A recording rule (validated, not evaluated).
     Recording(RecordingRuleSpec),
+    /// An expression rule in Grafana's model.
+    Expression(Box<crate::expr::model::ValidRule>),
 }
 
 impl Rule {
@@ -92,6 +96,7 @@ impl Rule {
         match self {
             Rule::Alerting(rule) => &rule.name,
             Rule::Recording(rule) => &rule.record,
+            Rule::Expression(rule) => &rule.spec.title,
         }
     }
 }
@@ -289,6 +294,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<RuleGroup>, Vec<RuleFileErro
             limit: group.limit,
             labels: LabelSet::from_pairs(group.labels),
             rules,
+            folder: None,
         });
     }
     if errors.is_empty() { Ok(groups) } else { Err(errors) }

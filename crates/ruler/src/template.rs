@@ -25,11 +25,85 @@ pub struct Context<'a> {
     pub external_url: &'a str,
 }
 
+/// What expression-rule templates add: Grafana's `$values`.
+const VALUES_PREAMBLE: &str = "{{$values := .Values}}";
+
 fn template(name: &str, text: &str, external_url: &str) -> Result<Template, gotemplate::Error> {
+    template_with(name, text, external_url, "")
+}
+
+fn template_with(
+    name: &str,
+    text: &str,
+    external_url: &str,
+    extra: &str,
+) -> Result<Template, gotemplate::Error> {
     let mut template =
         Template::new(name).funcs(functions(external_url.to_owned())).option_missingkey_zero();
-    template.parse(&format!("{PREAMBLE}{text}"))?;
+    template.parse(&format!("{PREAMBLE}{extra}{text}"))?;
     Ok(template)
+}
+
+/// Checks an expression rule's template, which may also use `$values`.
+pub fn check_with_values(name: &str, text: &str) -> Result<(), String> {
+    template_with(name, text, "", VALUES_PREAMBLE).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Expands an expression rule's template: Prometheus' variables plus Grafana's `$values`,
+/// each node's value by refId (`{{ $values.B }}`, `{{ $values.B.Value }}`,
+/// `{{ $values.B.Labels.instance }}`).
+pub fn expand_with_values(
+    name: &str,
+    text: &str,
+    context: &Context<'_>,
+    values: &BTreeMap<String, f64>,
+) -> String {
+    if !text.contains("{{") {
+        return text.to_owned();
+    }
+    let values = Value::map(values.iter().map(|(ref_id, value)| {
+        (
+            ref_id.clone(),
+            Value::object(NodeValue { value: *value, labels: StringMap::from(context.labels) }),
+        )
+    }));
+    let data = Value::map([
+        ("Labels", Value::object(StringMap::from(context.labels))),
+        ("ExternalLabels", Value::object(StringMap::from(context.external_labels))),
+        ("ExternalURL", Value::from(context.external_url)),
+        ("Value", Value::from(context.value)),
+        ("Values", values),
+    ]);
+    let result = template_with(name, text, context.external_url, VALUES_PREAMBLE).and_then(|t| {
+        let mut out = String::new();
+        t.execute(&mut out, &data).map(|()| out)
+    });
+    result.unwrap_or_else(|error| format!("<error expanding template: {error}>"))
+}
+
+/// One node's value in `$values`: prints as the number, with `.Value` and `.Labels`.
+struct NodeValue {
+    value: f64,
+    labels: StringMap,
+}
+
+impl TemplateObject for NodeValue {
+    fn type_name(&self) -> String {
+        "eval.NumberValueCapture".into()
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Value" => Some(Value::from(self.value)),
+            "Labels" => Some(Value::object(StringMap(self.labels.0.clone()))),
+            _ => None,
+        }
+    }
+    fn basic(&self) -> Option<Value> {
+        Some(Value::from(self.value))
+    }
+    fn display(&self) -> String {
+        Value::from(self.value).to_string()
+    }
 }
 
 /// Checks that `text` parses (used when loading rule files).
@@ -270,6 +344,19 @@ fn timestamp(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expression_rule_templates_see_values() {
+        let labels = model::LabelSet::from_pairs([("instance", "a")]);
+        let empty = model::LabelSet::new();
+        let context =
+            Context { labels: &labels, value: 1.0, external_labels: &empty, external_url: "" };
+        let values = BTreeMap::from([("B".to_owned(), 6.5)]);
+        let text = "{{ $values.B }} {{ $values.B.Value }} {{ $values.B.Labels.instance }} {{ if gt $values.B.Value 5.0 }}hot{{ end }}";
+        assert_eq!(expand_with_values("t", text, &context, &values), "6.5 6.5 a hot");
+        assert!(check_with_values("t", text).is_ok());
+        assert!(check("t", "{{ $values.B }}").is_err(), "Prometheus rules have no $values");
+    }
 
     fn render(text: &str, value: f64) -> String {
         let labels = model::LabelSet::from_pairs([("instance", "host:9100"), ("job", "node")]);

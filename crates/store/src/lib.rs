@@ -140,7 +140,9 @@ macro_rules! on_pool {
     };
 }
 
+mod rule_groups;
 mod rules;
+pub use rule_groups::{RuleGroupWriteError, StoredRuleGroup};
 pub use rules::{HistoryEntry, HistoryQuery};
 
 /// A row as the upserts bind it: key, its last-writer-wins time, expiry, protobuf bytes.

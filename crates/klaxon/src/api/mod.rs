@@ -1,6 +1,7 @@
 //! The HTTP API: Alertmanager's API v2 with its paths, JSON shapes and status codes, the
 //! `/-/` management endpoints and `/metrics`, all under the route prefix; plus Prometheus'
-//! `GET /api/v1/rules` and `GET /api/v1/alerts` for the alert generator.
+//! `GET /api/v1/rules` and `GET /api/v1/alerts` for the alert generator, and the rules API
+//! for expression-rule groups on Grafana's ruler paths.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ mod error;
 mod groups;
 mod history;
 mod query;
+mod ruler;
 mod rules;
 mod silences;
 mod status;
@@ -38,6 +40,19 @@ pub fn router(app: Arc<App>, prefix: &str) -> Router {
         .route("/api/v1/rules/history", get(history::get_history).fallback(status::gone))
         .route("/api/v1/alerts", get(rules::get_alerts).fallback(status::gone))
         .route("/api/v1/{*rest}", any(status::gone))
+        .route("/api/ruler/grafana/api/v1/rules", get(ruler::get_all))
+        .route(
+            "/api/ruler/grafana/api/v1/rules/{folder}",
+            get(ruler::get_folder).post(ruler::post_group).delete(ruler::delete_folder),
+        )
+        .route(
+            "/api/ruler/grafana/api/v1/rules/{folder}/{group}",
+            get(ruler::get_group).delete(ruler::delete_group),
+        )
+        .route(
+            "/api/ruler/grafana/api/v1/rules/{folder}/{group}/versions",
+            get(ruler::get_versions),
+        )
         .route("/-/healthy", get(status::ok).head(status::ok))
         .route("/-/ready", get(status::ready).head(status::ready))
         .route("/-/reload", post(status::reload))

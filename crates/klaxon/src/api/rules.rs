@@ -1,6 +1,8 @@
 //! Prometheus' rules API, as Prometheus 2.42 shapes it: `GET /api/v1/rules` (groups, rules,
 //! their health and alerts; `?type=alert|record`) and `GET /api/v1/alerts` (every pending
-//! and firing alert). Grafana and other Prometheus clients read them unchanged. Each group
+//! and firing alert). Grafana and other Prometheus clients read them unchanged. Expression
+//! rules appear as alerting rules (their `query` is the JSON of their queries and
+//! expressions), with Grafana's instance state alongside the Prometheus one. Each group
 //! also says whether this instance evaluates it (`owned`, `ownedSince`) and, when rule
 //! groups are sharded, which cluster members do (`owners`).
 
@@ -12,6 +14,8 @@ use axum::response::{IntoResponse, Json, Response};
 use chrono::{DateTime, Utc};
 use ruler::alerting::{Alert, AlertingRule};
 use ruler::engine::RuleState;
+use ruler::expr::rule::ExpressionRule;
+use ruler::expr::state::{GrafanaState, Instance};
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -22,8 +26,14 @@ pub(crate) async fn get_alerts(State(app): State<Arc<App>>) -> Response {
     if let Some(engine) = app.rules.get().map(|generator| generator.engine()) {
         for group in engine.groups() {
             for rule in &group.state().rules {
-                if let RuleState::Alerting(rule) = rule {
-                    alerts.extend(rule.active_alerts().into_iter().map(alert_json));
+                match rule {
+                    RuleState::Alerting(rule) => {
+                        alerts.extend(rule.active_alerts().into_iter().map(alert_json));
+                    }
+                    RuleState::Expression(rule) => {
+                        alerts.extend(rule.instances.active().into_iter().map(instance_json));
+                    }
+                    RuleState::Recording(_) => {}
                 }
             }
         }
@@ -50,6 +60,9 @@ pub(crate) async fn get_rules(
                 .iter()
                 .filter_map(|rule| match rule {
                     RuleState::Alerting(rule) if kind != "record" => Some(alerting_rule_json(rule)),
+                    RuleState::Expression(rule) if kind != "record" => {
+                        Some(expression_rule_json(rule))
+                    }
                     RuleState::Recording(rule) if kind != "alert" => Some(json!({
                         "name": rule.record,
                         "query": rule.expr,
@@ -101,6 +114,48 @@ fn alerting_rule_json(rule: &AlertingRule) -> Value {
         body["lastError"] = Value::from(error.as_str());
     }
     body
+}
+
+fn expression_rule_json(rule: &ExpressionRule) -> Value {
+    let spec = &rule.rule.spec;
+    let mut body = json!({
+        "state": rule.instances.rule_state(),
+        "name": spec.title,
+        "uid": spec.uid,
+        "folderUid": rule.folder,
+        "query": serde_json::to_string(&spec.data).unwrap_or_default(),
+        "duration": rule.rule.for_.as_secs_f64(),
+        "keepFiringFor": rule.rule.keep_firing_for.as_secs_f64(),
+        "labels": spec.labels,
+        "annotations": spec.annotations,
+        "alerts": rule.instances.active().into_iter().map(instance_json).collect::<Vec<_>>(),
+        "health": rule.health,
+        "evaluationTime": rule.evaluation_duration.as_secs_f64(),
+        "lastEvaluation": go_time(rule.last_evaluation),
+        "isPaused": spec.is_paused,
+        "type": "alerting",
+    });
+    if let Some(error) = &rule.last_error {
+        body["lastError"] = Value::from(error.as_str());
+    }
+    body
+}
+
+fn instance_json(instance: &Instance) -> Value {
+    let map = |labels: &model::LabelSet| {
+        Value::Object(labels.iter().map(|(k, v)| (k.to_owned(), Value::from(v))).collect())
+    };
+    json!({
+        "labels": map(&instance.labels),
+        "annotations": map(&instance.annotations),
+        "state": instance.state.prometheus_name(),
+        "grafanaState": instance.display_state(),
+        "activeAt": go_time(Some(match instance.state {
+            GrafanaState::Pending => instance.starts_at,
+            _ => instance.fired_at.unwrap_or(instance.starts_at),
+        })),
+        "value": go_float_e(instance.value.unwrap_or(f64::NAN)),
+    })
 }
 
 fn alert_json(alert: &Alert) -> Value {

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use model::LabelSet;
 use promql_parser::parser::Expr;
 
-use super::{BoxFuture, Datasource, QueryOutput, Sample};
+use super::{BoxFuture, Datasource, QueryOutput, RangeOutput, RangeSeries, Sample};
 
 /// The built-in datasource.
 pub struct Builtin;
@@ -69,9 +69,57 @@ impl Datasource for Builtin {
         Box::pin(async move { result })
     }
 
+    fn range_query<'a>(
+        &'a self,
+        expr: &'a str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<RangeOutput, String>> {
+        let result = evaluate_range(expr, start, end, step);
+        Box::pin(async move { result })
+    }
+
     fn graph_url(&self, _expr: &str) -> String {
         String::new()
     }
+}
+
+/// Most points a range query of the built-in datasource computes.
+const RANGE_POINTS_MAX: i64 = 11_000;
+
+/// Evaluates `expr` at every `step` from `start` to `end`: one series per label set.
+pub fn evaluate_range(
+    expr: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    step: Duration,
+) -> Result<RangeOutput, String> {
+    let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let (from, to) = (start.timestamp_millis(), end.timestamp_millis());
+    if to < from {
+        return Err("end timestamp must not be before start time".to_owned());
+    }
+    if (to - from) / step_ms >= RANGE_POINTS_MAX {
+        return Err(format!(
+            "exceeded maximum resolution of {RANGE_POINTS_MAX} points per timeseries"
+        ));
+    }
+    let mut series: Vec<RangeSeries> = Vec::new();
+    let mut t = from;
+    while t <= to {
+        let at = DateTime::from_timestamp_millis(t).ok_or("time out of range")?;
+        for sample in evaluate_text(expr, at)?.samples {
+            match series.iter_mut().find(|s| s.labels == sample.labels) {
+                Some(found) => found.points.push((t, sample.value)),
+                None => series
+                    .push(RangeSeries { labels: sample.labels, points: vec![(t, sample.value)] }),
+            }
+        }
+        t += step_ms;
+    }
+    Ok(RangeOutput { series, warnings: Vec::new() })
 }
 
 /// Parses and evaluates `expr` at `at`.
@@ -246,6 +294,24 @@ mod tests {
         let values: Vec<f64> = arithmetic.samples.iter().map(|s| s.value).collect();
         assert_eq!(values, vec![1.0, 1.0]);
         assert!(arithmetic.samples[0].labels.get("__name__").is_none());
+    }
+
+    #[test]
+    fn range_queries_evaluate_at_every_step() {
+        let out = evaluate_range(
+            "klaxon_example_temperature_celsius{room=\"lab\"}",
+            at(0),
+            at(300),
+            Duration::from_secs(150),
+        )
+        .unwrap();
+        let values: Vec<(i64, f64)> =
+            out.series[0].points.iter().map(|(t, v)| (*t, (v * 1e6).round() / 1e6)).collect();
+        assert_eq!(values, vec![(0, 20.0), (150_000, 30.0), (300_000, 20.0)]);
+        assert!(
+            evaluate_range("klaxon_example_up", at(0), at(100_000), Duration::from_secs(1))
+                .is_err()
+        );
     }
 
     #[test]

@@ -30,6 +30,24 @@ pub struct QueryOutput {
     pub warnings: Vec<String>,
 }
 
+/// One series of a range query's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeSeries {
+    /// The series' labels.
+    pub labels: LabelSet,
+    /// Points: Unix milliseconds and value, in time order.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// The answer to a range query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RangeOutput {
+    /// The matrix.
+    pub series: Vec<RangeSeries>,
+    /// Warnings the datasource attached.
+    pub warnings: Vec<String>,
+}
+
 /// A boxed future, so that datasources can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -43,9 +61,54 @@ pub trait Datasource: Send + Sync {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<QueryOutput, String>>;
 
+    /// Evaluates `expr` at every `step` from `start` to `end`, giving up after `timeout`.
+    fn range_query<'a>(
+        &'a self,
+        expr: &'a str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<RangeOutput, String>> {
+        let _ = (expr, start, end, step, timeout);
+        Box::pin(async { Err("this datasource does not answer range queries".to_owned()) })
+    }
+
     /// A link to the expression's graph in the datasource's UI, if it has one.
     fn graph_url(&self, expr: &str) -> String;
 }
+
+/// The default datasource when no `--datasource.url` is given: every query fails saying so.
+pub struct Unconfigured;
+
+impl Datasource for Unconfigured {
+    fn instant_query<'a>(
+        &'a self,
+        _expr: &'a str,
+        _at: DateTime<Utc>,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<QueryOutput, String>> {
+        Box::pin(async { Err(UNCONFIGURED.to_owned()) })
+    }
+
+    fn range_query<'a>(
+        &'a self,
+        _expr: &'a str,
+        _start: DateTime<Utc>,
+        _end: DateTime<Utc>,
+        _step: Duration,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<RangeOutput, String>> {
+        Box::pin(async { Err(UNCONFIGURED.to_owned()) })
+    }
+
+    fn graph_url(&self, _expr: &str) -> String {
+        String::new()
+    }
+}
+
+const UNCONFIGURED: &str =
+    "no --datasource.url is set: use datasourceUid builtin, or set --datasource.url";
 
 /// Builds the datasource a `--datasource.url` names: `builtin:` for the test datasource,
 /// otherwise a Prometheus HTTP API base URL.

@@ -1,5 +1,5 @@
-//! A client of the Prometheus HTTP API's instant queries (`POST /api/v1/query`), which
-//! Prometheus, Mimir, Thanos and VictoriaMetrics all serve.
+//! A client of the Prometheus HTTP API's instant and range queries (`POST /api/v1/query`,
+//! `POST /api/v1/query_range`), which Prometheus, Mimir, Thanos and VictoriaMetrics all serve.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use model::LabelSet;
 use serde::Deserialize;
 
-use super::{BoxFuture, Datasource, QueryOutput, Sample};
+use super::{BoxFuture, Datasource, QueryOutput, RangeOutput, RangeSeries, Sample};
 use crate::template::parse_go_float;
 
 /// Largest response body read (bounds memory when a rule selects far too many series).
@@ -33,18 +33,11 @@ impl PrometheusApi {
         Ok(PrometheusApi { base: base.trim_end_matches('/').to_owned(), client })
     }
 
-    async fn query(
-        &self,
-        expr: &str,
-        at: DateTime<Utc>,
-        timeout: Duration,
-    ) -> Result<QueryOutput, String> {
-        let time = format!("{}.{:03}", at.timestamp(), at.timestamp_subsec_millis());
-        let body =
-            format!("query={}&time={time}&timeout={}ms", form_encode(expr), timeout.as_millis());
+    /// Posts a form to `path` and reads the API's answer envelope.
+    async fn call(&self, path: &str, body: String, timeout: Duration) -> Result<Answer, String> {
         let request = self
             .client
-            .post(format!("{}/api/v1/query", self.base))
+            .post(format!("{}{path}", self.base))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body)
             .timeout(timeout);
@@ -63,10 +56,66 @@ impl PrometheusApi {
         if answer.status != "success" {
             return Err(format!(
                 "server returned HTTP status {status}: {}: {}",
-                answer.error_type.unwrap_or_default(),
-                answer.error.unwrap_or_default()
+                answer.error_type.clone().unwrap_or_default(),
+                answer.error.clone().unwrap_or_default()
             ));
         }
+        Ok(answer)
+    }
+
+    async fn range(
+        &self,
+        expr: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+        timeout: Duration,
+    ) -> Result<RangeOutput, String> {
+        let seconds =
+            |t: DateTime<Utc>| format!("{}.{:03}", t.timestamp(), t.timestamp_subsec_millis());
+        let body = format!(
+            "query={}&start={}&end={}&step={}&timeout={}ms",
+            form_encode(expr),
+            seconds(start),
+            seconds(end),
+            step.as_secs_f64(),
+            timeout.as_millis()
+        );
+        let answer = self.call("/api/v1/query_range", body, timeout).await?;
+        let data = answer.data.ok_or("success answer without data")?;
+        if data.result_type != "matrix" {
+            return Err(format!("range query result is not a matrix: {}", data.result_type));
+        }
+        let matrix: Vec<MatrixSeries> =
+            serde_json::from_value(data.result).map_err(|e| format!("matrix: {e}"))?;
+        let series = matrix
+            .into_iter()
+            .map(|s| {
+                let points = s
+                    .values
+                    .iter()
+                    .map(|(t, v)| {
+                        #[allow(clippy::cast_possible_truncation)] // Unix milliseconds fit an i64
+                        let millis = (t * 1000.0).round() as i64;
+                        Ok((millis, value(v)?))
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                Ok(RangeSeries { labels: LabelSet::from_pairs(s.metric), points })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(RangeOutput { series, warnings: answer.warnings })
+    }
+
+    async fn query(
+        &self,
+        expr: &str,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<QueryOutput, String> {
+        let time = format!("{}.{:03}", at.timestamp(), at.timestamp_subsec_millis());
+        let body =
+            format!("query={}&time={time}&timeout={}ms", form_encode(expr), timeout.as_millis());
+        let answer = self.call("/api/v1/query", body, timeout).await?;
         let data = answer.data.ok_or("success answer without data")?;
         let samples = match data.result_type.as_str() {
             "vector" => {
@@ -103,6 +152,17 @@ impl Datasource for PrometheusApi {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<QueryOutput, String>> {
         Box::pin(self.query(expr, at, timeout))
+    }
+
+    fn range_query<'a>(
+        &'a self,
+        expr: &'a str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<RangeOutput, String>> {
+        Box::pin(self.range(expr, start, end, step, timeout))
     }
 
     fn graph_url(&self, expr: &str) -> String {
@@ -146,6 +206,12 @@ struct Data {
     #[serde(rename = "resultType")]
     result_type: String,
     result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct MatrixSeries {
+    metric: std::collections::BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
 }
 
 #[derive(Deserialize)]

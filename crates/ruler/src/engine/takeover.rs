@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Engine, RuleState, group_key, rule_key};
+use super::{Engine, RuleState, expression_rule_key, group_key, rule_key};
 use crate::alerting::Alert;
 use crate::scheduler::{Due, Scheduler};
 use crate::sharding::{Membership, MembershipView, Ownership};
@@ -16,14 +16,12 @@ use crate::sharding::{Membership, MembershipView, Ownership};
 /// Reads persisted rule state: where a group taken over from another instance gets the
 /// alerts that instance left. Must not block.
 pub trait StateSource: Send + Sync {
-    /// The stored alerts of the rules with these keys (missing keys: no row).
+    /// The stored state (JSON, as [`Engine::snapshots`] gives it) of the rules with these
+    /// keys (missing keys: no row).
     fn load<'a>(
         &'a self,
         keys: &'a [String],
-    ) -> crate::datasource::BoxFuture<
-        'a,
-        Result<std::collections::HashMap<String, Vec<Alert>>, String>,
-    >;
+    ) -> crate::datasource::BoxFuture<'a, Result<std::collections::HashMap<String, String>, String>>;
 }
 
 /// How evaluation is shared with the other instances of a cluster.
@@ -136,6 +134,7 @@ impl Engine {
                     RuleState::Alerting(rule) => {
                         Some(rule_key(&group.spec, index, &rule.spec.name))
                     }
+                    RuleState::Expression(rule) => Some(expression_rule_key(&rule.rule.spec.uid)),
                     RuleState::Recording(_) => None,
                 })
                 .collect()
@@ -156,19 +155,37 @@ impl Engine {
                 return;
             }
         };
+        let now = (self.clock)();
         let mut state = group.state();
         let mut restored = 0;
         for (index, rule) in state.rules.iter_mut().enumerate() {
-            if let RuleState::Alerting(rule) = rule {
-                let mut alerts = loaded
-                    .get(&rule_key(&group.spec, index, &rule.spec.name))
-                    .cloned()
-                    .unwrap_or_default();
-                for alert in &mut alerts {
-                    alert.last_sent_at = None;
+            match rule {
+                RuleState::Alerting(rule) => {
+                    let key = rule_key(&group.spec, index, &rule.spec.name);
+                    let mut alerts: Vec<Alert> = match loaded.get(&key) {
+                        Some(json) => serde_json::from_str(json).unwrap_or_else(|error| {
+                            tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state");
+                            Vec::new()
+                        }),
+                        None => Vec::new(),
+                    };
+                    for alert in &mut alerts {
+                        alert.last_sent_at = None;
+                    }
+                    restored += alerts.len();
+                    rule.restore(alerts);
                 }
-                restored += alerts.len();
-                rule.restore(alerts);
+                // An expression rule's instances keep their last send time: this instance
+                // sends them at their next resend.
+                RuleState::Expression(rule) => {
+                    let key = expression_rule_key(&rule.rule.spec.uid);
+                    if let Some(json) = loaded.get(&key)
+                        && let Err(error) = rule.restore(json, now)
+                    {
+                        tracing::warn!(rule = %key, %error, "Ignoring unreadable rule state");
+                    }
+                }
+                RuleState::Recording(_) => {}
             }
         }
         tracing::debug!(group = %group.spec.name, alerts = restored, "Restored a gained rule group");
@@ -181,9 +198,11 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::alerting::{AlertState, OutgoingAlert, TemplateEnv, Transition};
+    use crate::alerting::{AlertState, OutgoingAlert, TemplateEnv};
     use crate::datasource::BoxFuture;
-    use crate::engine::{AlertSink, Clock, Options, RuleEvaluation, StateObserver};
+    use crate::engine::{
+        AlertSink, Clock, HistoryTransition, Options, RuleEvaluation, StateObserver,
+    };
 
     /// A membership the test changes (the engine's own trait, fed by hand as the gossip
     /// cluster feeds it).
@@ -196,13 +215,13 @@ mod tests {
     }
 
     /// Stored rule state in memory, as the store returns it.
-    struct Stored(std::collections::HashMap<String, Vec<Alert>>);
+    struct Stored(std::collections::HashMap<String, String>);
 
     impl StateSource for Stored {
         fn load<'a>(
             &'a self,
             keys: &'a [String],
-        ) -> BoxFuture<'a, Result<std::collections::HashMap<String, Vec<Alert>>, String>> {
+        ) -> BoxFuture<'a, Result<std::collections::HashMap<String, String>, String>> {
             let found = keys
                 .iter()
                 .filter_map(|key| self.0.get(key).map(|alerts| (key.clone(), alerts.clone())))
@@ -221,7 +240,7 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Transitions(Mutex<Vec<Transition>>);
+    struct Transitions(Mutex<Vec<HistoryTransition>>);
 
     impl StateObserver for Transitions {
         fn evaluated(&self, evaluations: Vec<RuleEvaluation>) {
@@ -286,7 +305,9 @@ mod tests {
             rule.alerts_to_send(at, Duration::from_secs(30), Duration::from_secs(10), "");
         }
         let stored = previous.snapshots();
-        assert_eq!(stored.values().next().unwrap()[0].state, AlertState::Firing);
+        let stored_alerts: Vec<Alert> =
+            serde_json::from_str(stored.values().next().unwrap()).unwrap();
+        assert_eq!(stored_alerts[0].state, AlertState::Firing);
 
         let names = vec!["klaxon-a".to_owned(), "klaxon-b".to_owned()];
         let owner = crate::sharding::owners(&key, &names, 1)[0].to_owned();
@@ -334,7 +355,7 @@ mod tests {
         let now = alerts(&engine);
         assert_eq!(now.len(), 1);
         assert_eq!(now[0].state, AlertState::Firing);
-        assert_eq!(now[0].active_at, stored.values().next().unwrap()[0].active_at);
+        assert_eq!(now[0].active_at, stored_alerts[0].active_at);
         assert!(transitions.0.lock().unwrap().is_empty(), "no pending, no new episode");
         let sent = sink.0.lock().unwrap().clone();
         assert_eq!(sent.len(), 1, "sent once at the takeover, not again before the resend delay");
