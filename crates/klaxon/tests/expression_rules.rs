@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Implementation, ScratchDir, Server, request};
+use crate::support::{Implementation, PostgresSchema, ScratchDir, Server, request};
 
 const RECEIVER_CONFIG: &str = "route: {receiver: r}\nreceivers: [{name: r}]\n";
 
@@ -461,14 +461,8 @@ groups:
 /// alert to go.
 #[tokio::test]
 async fn api_groups_reach_every_instance_on_shared_postgres() {
-    let postgres = std::env::var("KLAXON_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("klaxon_expression_ha_{}", std::process::id());
-    let prepared = store::Store::postgres_in_schema(&postgres, &schema).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL at {postgres} is required (run scripts/setup.sh): {e}")
-    });
-    prepared.close().await;
-    let storage_url = format!("{postgres}?options%5Bsearch_path%5D={schema}");
+    let schema = PostgresSchema::create("klaxon_expression_ha").await;
+    let storage_url = schema.storage_url.clone();
     let scratch = ScratchDir::new("expression-ha");
     let config = scratch.write("alertmanager.yml", RECEIVER_CONFIG);
     let start = |n: u32| {
@@ -566,7 +560,5 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
     )
     .await;
     drop(instances);
-    let admin = sqlx::PgPool::connect(&postgres).await.expect("connect for cleanup");
-    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    sqlx::query(sqlx::AssertSqlSafe(drop_schema)).execute(&admin).await.expect("drop test schema");
+    schema.drop_schema().await;
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Implementation, ScratchDir, Server, request, require_program};
+use crate::support::{
+    Implementation, PostgresSchema, ScratchDir, Server, request, require_program,
+};
 
 fn klaxon_bin() -> &'static str {
     env!("CARGO_BIN_EXE_klaxon")
@@ -605,14 +607,8 @@ async fn reload_applies_valid_rule_files_and_keeps_alerts() {
 /// alert's inactive→pending and pending→firing transitions.
 #[tokio::test]
 async fn three_instances_each_record_the_transitions_in_one_postgres_history() {
-    let postgres = std::env::var("KLAXON_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("klaxon_rules_ha_{}", std::process::id());
-    let prepared = store::Store::postgres_in_schema(&postgres, &schema).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL at {postgres} is required (run scripts/setup.sh): {e}")
-    });
-    prepared.close().await;
-    let storage_url = format!("{postgres}?options%5Bsearch_path%5D={schema}");
+    let schema = PostgresSchema::create("klaxon_rules_ha").await;
+    let storage_url = schema.storage_url.clone();
     let scratch = ScratchDir::new("rules-ha");
     let config =
         scratch.write("alertmanager.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
@@ -664,7 +660,5 @@ async fn three_instances_each_record_the_transitions_in_one_postgres_history() {
         .collect();
     assert_eq!(recorded, expected);
     drop(instances);
-    let admin = sqlx::PgPool::connect(&postgres).await.expect("connect for cleanup");
-    let drop_schema = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    sqlx::query(sqlx::AssertSqlSafe(drop_schema)).execute(&admin).await.expect("drop test schema");
+    schema.drop_schema().await;
 }

@@ -113,15 +113,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<RuleGroup>, Vec<RuleFileErro
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let node: FileNode = yaml_serde::from_str(text).map_err(|e| {
-        let position = e.location().map(|l| (l.line(), l.column()));
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(at) => message[..at].to_owned(),
-            None => message,
-        };
-        vec![error(position, message)]
-    })?;
+    let node: FileNode =
+        yaml_serde::from_str(text).map_err(|e| vec![RuleFileError::from_yaml(file, &e)])?;
     let mut errors = Vec::new();
     if node.api_version != Some(1) {
         errors.push(error(

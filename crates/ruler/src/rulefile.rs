@@ -140,6 +140,23 @@ pub struct RuleFileError {
     pub message: String,
 }
 
+impl RuleFileError {
+    /// A YAML syntax or shape error, at the position the parser reports; the parser's own
+    /// "at line …" suffix is dropped since the position is printed in front.
+    pub fn from_yaml(file: &Path, error: &yaml_serde::Error) -> RuleFileError {
+        let message = error.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(at) => message[..at].to_owned(),
+            None => message,
+        };
+        RuleFileError {
+            file: file.to_owned(),
+            position: error.location().map(|l| (l.line(), l.column())),
+            message,
+        }
+    }
+}
+
 impl fmt::Display for RuleFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.file.display())?;
@@ -165,15 +182,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<RuleGroup>, Vec<RuleFileErro
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let node: FileNode = yaml_serde::from_str(text).map_err(|e| {
-        let position = e.location().map(|l| (l.line(), l.column()));
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(at) => message[..at].to_owned(),
-            None => message,
-        };
-        vec![error(position, message)]
-    })?;
+    let node: FileNode =
+        yaml_serde::from_str(text).map_err(|e| vec![RuleFileError::from_yaml(file, &e)])?;
     let mut errors = Vec::new();
     let mut groups = Vec::new();
     let mut seen = std::collections::HashSet::new();

@@ -45,6 +45,41 @@ impl Drop for ScratchDir {
 }
 
 /// The path of an external program the test needs; panics (never skips) when it is missing.
+/// A fresh PostgreSQL schema with the store's tables on the test database
+/// (`KLAXON_TEST_POSTGRES_URL`, default the local `test` database), for instances that share
+/// one database. Fails loudly without PostgreSQL.
+pub struct PostgresSchema {
+    server: String,
+    name: String,
+    /// The `--storage.url` that points Klaxon at the schema.
+    pub storage_url: String,
+}
+
+impl PostgresSchema {
+    /// Creates the schema `{prefix}_{pid}`.
+    pub async fn create(prefix: &str) -> PostgresSchema {
+        let server = std::env::var("KLAXON_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("{prefix}_{}", std::process::id());
+        let prepared = store::Store::postgres_in_schema(&server, &name).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {server} is required (run scripts/setup.sh): {e}")
+        });
+        prepared.close().await;
+        let storage_url = format!("{server}?options%5Bsearch_path%5D={name}");
+        PostgresSchema { server, name, storage_url }
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop_schema(self) {
+        let admin = sqlx::PgPool::connect(&self.server).await.expect("connect for cleanup");
+        let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&admin)
+            .await
+            .expect("drop test schema");
+    }
+}
+
 pub fn require_program(name: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
