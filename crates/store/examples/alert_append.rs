@@ -1,6 +1,8 @@
 //! Store-level benchmark: the CPU the process spends per alert to store accepted alerts the
 //! way the writer does (one `append_alerts` per group commit), against the earlier way (one
-//! `upsert_alerts` per commit), on SQLite. Prints one JSON line per way.
+//! `upsert_alerts` per commit), on SQLite. Prints one JSON line per way. A third way appends
+//! over one connection with `synchronous=NORMAL` (durable against a process kill, not power
+//! loss), which the store does not do: it prices the fsync per commit.
 //!
 //! ```sh
 //! cargo run --release -p store --example alert_append -- 33000 200
@@ -13,6 +15,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use model::{Alert, LabelSet};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use store::Store;
 
 /// User plus system CPU seconds of this process so far (`/proc/self/stat`, in clock ticks of
@@ -64,15 +67,24 @@ async fn main() {
     let count: usize = args.next().map_or(33_000, |a| a.parse().expect("alert count"));
     let per_commit: usize = args.next().map_or(200, |a| a.parse().expect("alerts per commit"));
     let alerts = alerts(count);
-    for way in ["append", "upsert"] {
+    for way in ["append", "upsert", "append_normal_sync"] {
         let dir =
             std::env::temp_dir().join(format!("klaxon-alert-append-{}-{way}", std::process::id()));
-        let store = Store::open("", &dir).await.expect("open sqlite");
+        let mut store = Store::open("", &dir).await.expect("open sqlite");
+        if way == "append_normal_sync" {
+            store.close().await;
+            let options = SqliteConnectOptions::new()
+                .filename(dir.join(store::SQLITE_FILE_NAME))
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options);
+            store = Store::Sqlite(pool.await.expect("reopen sqlite"));
+        }
         let (cpu, wall) = (cpu_seconds(), Instant::now());
         for commit in alerts.chunks(per_commit) {
             match way {
-                "append" => store.append_alerts(commit).await.expect("append"),
-                _ => drop(store.upsert_alerts(commit).await.expect("upsert")),
+                "upsert" => drop(store.upsert_alerts(commit).await.expect("upsert")),
+                _ => store.append_alerts(commit).await.expect("append"),
             }
         }
         let cpu = cpu_seconds() - cpu;
