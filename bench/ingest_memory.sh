@@ -6,6 +6,7 @@
 #
 #   bench/ingest_memory.sh            # REPS=3 by default; ALERTS=100000
 #   KLAXON_FLAGS=--storage.persist-alerts=false bench/ingest_memory.sh   # alerts in memory only
+#   HOST=127.0.0.220 bench/ingest_memory.sh   # another loopback address (ports 19093-19099)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -18,6 +19,7 @@ klaxon="$CARGO_TARGET_DIR/release/klaxon"
 
 reps=${REPS:-3}
 alerts=${ALERTS:-100000}
+host=${HOST:-127.0.0.1}
 out="$repo/bench/runs/$(date -u +%Y%m%dT%H%M%SZ)-ingest-memory"
 mkdir -p "$out"
 state=$(mktemp -d)
@@ -26,9 +28,9 @@ klaxon_cmd="$klaxon --config.file={config} --storage.path={data} --web.listen-ad
 
 up() { # impl n
   if [ "$1" = alertmanager ]; then
-    "${h[@]}" cluster-up --impl alertmanager --n "$2" --base-port 19093 >/dev/null 2>>"$out/cluster.err"
+    "${h[@]}" cluster-up --impl alertmanager --n "$2" --host "$host" --base-port 19093 >/dev/null 2>>"$out/cluster.err"
   else
-    "${h[@]}" cluster-up --impl custom --cmd "$klaxon_cmd" --n "$2" --base-port 19093 \
+    "${h[@]}" cluster-up --impl custom --cmd "$klaxon_cmd" --n "$2" --host "$host" --base-port 19093 \
       >/dev/null 2>>"$out/cluster.err"
   fi
 }

@@ -9,11 +9,13 @@
 //!   be lost, even by SIGKILL right after the answer.
 //! - Accepted alerts and every notification-log entry the pipeline writes are queued in
 //!   [`crate::durable::Outbox`] and stored by one writer task; `POST /api/v2/alerts` is
-//!   answered only once its alerts are stored (group commit), so a restarted instance knows
-//!   what fired and what resolved, and which groups it already notified with which alerts.
+//!   answered only once its alerts are stored (group commit: the commit's alerts are appended
+//!   to the alert log as one row), so a restarted instance knows what fired and what
+//!   resolved, and which groups it already notified with which alerts.
 //! - Every `--data.maintenance-interval`, and at graceful shutdown, the full silence state,
 //!   the alerts and the notification log are upserted (covering anything that did not come
-//!   through the API) and expired rows are collected.
+//!   through the API), the alert log is folded into the alerts table and expired rows are
+//!   collected.
 //!
 //! Upserts are last-writer-wins on the gossip timestamps, so these writes never replace a
 //! newer row another instance stored.
@@ -135,7 +137,7 @@ impl Persistence {
             loop {
                 app.durable.woken().await;
                 while let Some(batch) = app.durable.take() {
-                    let alerts = persistence.store.upsert_alerts(&batch.alerts).await;
+                    let alerts = persistence.store.append_alerts(&batch.alerts).await;
                     let nflog = match alerts {
                         Ok(_) if !batch.nflog.is_empty() => {
                             persistence.store.upsert_nflog(&batch.nflog).await.map(|_| ())
@@ -206,6 +208,8 @@ impl Persistence {
             let writing = std::time::Instant::now();
             let nflog_written = self.store.upsert_nflog(&nflog).await?;
             metrics.nflog.snapshotted(nflog_encoded + writing.elapsed(), nflog.len());
+            // The log first: what it folds into the table is older than the copies in memory.
+            self.store.compact_alert_log().await?;
             self.store.upsert_alerts(&alerts).await?;
             let (silences, nflog) = (silences_written, nflog_written);
             let removed = self.store.gc(now).await?;

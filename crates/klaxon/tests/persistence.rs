@@ -1,6 +1,7 @@
-//! Persistence end to end: silences created through the API survive SIGKILL and SIGTERM
-//! restarts with the SQLite default and with PostgreSQL (`--storage.url`). Addresses
-//! 127.0.0.50-59.
+//! Persistence end to end: silences created through the API, and accepted alerts (appended
+//! to the alert log, and folded into the alerts table by the maintenance snapshot), survive
+//! SIGKILL and SIGTERM restarts with the SQLite default and with PostgreSQL
+//! (`--storage.url`). Addresses 127.0.0.50-59.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -265,4 +266,100 @@ async fn failed_writes_answer_500() {
     let after = listing(&reqwest::Client::new(), &klaxon.url).await;
     assert!(after.iter().any(|s| s["id"] == id.as_str()), "{after:?}");
     klaxon.stop("TERM");
+}
+
+/// Firing alerts as `GET /api/v2/alerts` lists them, by fingerprint, without the fields a
+/// restart legitimately changes (`updatedAt`, the receivers' status).
+async fn firing_alerts(client: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
+    let reply = request(client, "GET", &format!("{url}/api/v2/alerts"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let mut alerts = reply.json().and_then(|v| v.as_array().cloned()).expect("a JSON array");
+    for alert in &mut alerts {
+        let alert = alert.as_object_mut().expect("an alert object");
+        alert.retain(|field, _| {
+            ["fingerprint", "labels", "annotations", "startsAt", "endsAt", "generatorURL"]
+                .contains(&field.as_str())
+        });
+    }
+    alerts.sort_by_key(|a| a["fingerprint"].as_str().unwrap_or_default().to_owned());
+    alerts
+}
+
+fn alert_batch(first: usize, count: usize, ends_at: &str) -> String {
+    let alerts: Vec<serde_json::Value> = (first..first + count)
+        .map(|index| {
+            serde_json::json!({
+                "labels": {"alertname": "Stored", "instance": format!("host-{index}")},
+                "annotations": {"summary": format!("alert {index} ✓")},
+                "startsAt": "2026-01-01T00:00:00.000+02:00",
+                "endsAt": ends_at,
+                "generatorURL": "http://prometheus/graph",
+            })
+        })
+        .collect();
+    serde_json::Value::Array(alerts).to_string()
+}
+
+/// The number of rows the alert log holds in a SQLite store.
+fn alert_log_rows(data: &Path) -> usize {
+    let output = Command::new(crate::support::require_program("python3"))
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
+             print(c.execute('SELECT count(*) FROM alert_log').fetchone()[0])",
+        )
+        .arg(data.join("klaxon.db"))
+        .output()
+        .expect("count alert log rows");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().parse().expect("a count")
+}
+
+/// Alerts posted before and after a maintenance snapshot (which folds the alert log into the
+/// alerts table), some of them re-posted with a later end, are all listed as they were
+/// after `signal` and a restart. On SQLite the test also sees the log emptied by the fold.
+async fn alerts_survive_restart(address: &str, signal: &str, extra: &[String], sqlite: bool) {
+    let data = ScratchDir::new("persistence-alerts");
+    let client = reqwest::Client::new();
+    let mut extra = extra.to_vec();
+    extra.push("--data.maintenance-interval=1s".to_owned());
+    let klaxon = Klaxon::start(address, &data.0, &extra);
+    let post = |body: String| {
+        let url = format!("{}/api/v2/alerts", klaxon.url);
+        let client = client.clone();
+        async move {
+            let reply = request(&client, "POST", &url, Some(&body)).await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+    };
+    post(alert_batch(0, 150, "2030-01-01T00:00:00.000Z")).await;
+    if sqlite {
+        let started = Instant::now();
+        while alert_log_rows(&data.0) > 0 {
+            assert!(started.elapsed() < READY_DEADLINE, "the alert log was never folded");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // After the fold: new alerts, and alerts of the table kept alive by a later end.
+    post(alert_batch(100, 100, "2031-06-01T12:00:00.000-03:00")).await;
+    let before = firing_alerts(&client, &klaxon.url).await;
+    assert_eq!(before.len(), 200);
+    klaxon.stop(signal);
+
+    let klaxon = Klaxon::start(address, &data.0, &extra);
+    let after = firing_alerts(&reqwest::Client::new(), &klaxon.url).await;
+    assert_eq!(after, before, "alerts differ after SIG{signal} and restart");
+    klaxon.stop("TERM");
+}
+
+#[tokio::test]
+async fn sqlite_alerts_survive_sigkill() {
+    alerts_survive_restart("127.0.0.55:19093", "KILL", &[], true).await;
+}
+
+#[tokio::test]
+async fn postgres_alerts_survive_sigkill() {
+    let database = Database::create();
+    let extra = [format!("--storage.url={}", database.url())];
+    alerts_survive_restart("127.0.0.56:19093", "KILL", &extra, false).await;
 }

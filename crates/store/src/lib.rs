@@ -9,18 +9,27 @@
 //! uses (`updated_at` for silences, the entry timestamp for the notification log): an upsert
 //! never overwrites a newer row, so instances writing concurrently converge.
 //!
+//! Accepted alerts are appended to a log, one row per group commit in a compact binary
+//! encoding (module `alert_log`), and folded into the `alerts` table (JSON rows, last writer wins
+//! on `updated_at`) by the maintenance snapshot.
+//!
 //! The SQL is shared between the backends (numbered `$n` placeholders and `ON CONFLICT`
 //! work in both); only the migrations differ, in the blob column type.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use model::Alert;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+mod alert_log;
 mod alert_rows;
 mod rows;
 
@@ -161,6 +170,9 @@ const NFLOG: Table =
     Table { name: "nflog", columns: ["key", "timestamp_ns", "expires_at_ns", "mesh"] };
 const ALERTS: Table =
     Table { name: "alerts", columns: ["fingerprint", "updated_at_ns", "ends_at_ns", "body"] };
+
+/// `alert_log` rows folded into `alerts` per transaction by [`Store::compact_alert_log`].
+const COMPACT_LOG_ROWS: i64 = 64;
 
 /// Rows per upsert statement on PostgreSQL: one statement per row costs a round trip each
 /// (most of a 100k-row snapshot's time), while 4 × 500 parameters stay far below its limit.
@@ -414,16 +426,14 @@ impl Store {
     /// Stores alerts (the receiver's current copies) in one transaction; a row is replaced
     /// only by a strictly newer `updated_at`, so instances sharing the database keep the
     /// latest copy. Returns how many rows were written.
-    pub async fn upsert_alerts(
-        &self,
-        alerts: &[std::sync::Arc<model::Alert>],
-    ) -> Result<u64, StoreError> {
-        let mut newest: std::collections::HashMap<String, alert_rows::AlertRow> =
-            std::collections::HashMap::with_capacity(alerts.len());
+    pub async fn upsert_alerts(&self, alerts: &[Arc<Alert>]) -> Result<u64, StoreError> {
+        let mut newest: HashMap<String, alert_rows::AlertRow> =
+            HashMap::with_capacity(alerts.len());
         for alert in alerts {
             let row = alert_rows::alert_row(alert);
             match newest.get(&row.fingerprint) {
-                Some(kept) if kept.updated_at_ns >= row.updated_at_ns => {}
+                // A later copy of the same update time wins: callers pass alerts in order.
+                Some(kept) if kept.updated_at_ns > row.updated_at_ns => {}
                 _ => {
                     newest.insert(row.fingerprint.clone(), row);
                 }
@@ -436,17 +446,99 @@ impl Store {
         self.write_rows(&ALERTS, "storing alerts", &rows).await
     }
 
-    /// Every stored alert.
-    pub async fn load_alerts(&self) -> Result<Vec<model::Alert>, StoreError> {
+    /// Appends accepted alerts (the receiver's current copies, in the order it accepted them)
+    /// to the alert log as one row: the write a `POST /api/v2/alerts` waits for. Nothing is
+    /// replaced, so this is as durable as [`Store::upsert_alerts`] at a fraction of the work;
+    /// [`Store::load_alerts`] reads the log after the table and keeps the newest copy.
+    pub async fn append_alerts(&self, alerts: &[Arc<Alert>]) -> Result<(), StoreError> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        let fail = |source| StoreError::Query { operation: "appending alerts", source };
+        let body = alert_log::encode(alerts);
+        let sql = "INSERT INTO alert_log (body) VALUES ($1)";
+        on_pool!(self, pool => {
+            sqlx::query(sql).bind(&body[..]).execute(pool).await.map_err(fail)?;
+        });
+        Ok(())
+    }
+
+    /// Folds the alert log into the `alerts` table (last writer wins, as
+    /// [`Store::upsert_alerts`]) and deletes the folded rows, [`COMPACT_LOG_ROWS`] at a time.
+    /// Rows appended meanwhile are left for the next call, and only rows that were read are
+    /// deleted, so an instance appending concurrently (PostgreSQL) loses nothing; a crash
+    /// between the fold and the delete only folds the same rows again. Returns the log rows
+    /// folded.
+    pub async fn compact_alert_log(&self) -> Result<u64, StoreError> {
+        let fail = |source| StoreError::Query { operation: "compacting the alert log", source };
+        let last_sql = "SELECT COALESCE(MAX(id), 0) FROM alert_log";
+        let last: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(last_sql).fetch_one(pool).await.map_err(fail)?
+        });
+        let page_sql =
+            "SELECT id, body FROM alert_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3";
+        let mut after = 0;
+        let mut folded = 0;
+        loop {
+            let page: Vec<(i64, Vec<u8>)> = on_pool!(self, pool => {
+                sqlx::query_as(page_sql)
+                    .bind(after)
+                    .bind(last)
+                    .bind(COMPACT_LOG_ROWS)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(fail)?
+            });
+            let Some(&(page_last, _)) = page.last() else { break };
+            let mut alerts = Vec::new();
+            for (id, body) in &page {
+                alerts.extend(log_alerts(*id, body)?.into_iter().map(Arc::new));
+            }
+            self.upsert_alerts(&alerts).await?;
+            // Ids are integers read back from the database, so splicing them in is safe.
+            let ids: Vec<String> = page.iter().map(|(id, _)| id.to_string()).collect();
+            let delete = format!("DELETE FROM alert_log WHERE id IN ({})", ids.join(", "));
+            on_pool!(self, pool => {
+                sqlx::query(sqlx::AssertSqlSafe(delete)).execute(pool).await.map_err(fail)?;
+            });
+            folded += page.len() as u64;
+            after = page_last;
+        }
+        Ok(folded)
+    }
+
+    /// Every stored alert: the `alerts` table, then the alert log in append order, keeping
+    /// per fingerprint the copy with the newest `updated_at` (the later one on a tie).
+    pub async fn load_alerts(&self) -> Result<Vec<Alert>, StoreError> {
         let fail = |source| StoreError::Query { operation: "loading alerts", source };
         let sql = "SELECT fingerprint, body FROM alerts ORDER BY fingerprint LIMIT $1";
         let found: Vec<(String, Vec<u8>)> = on_pool!(self, pool => {
             sqlx::query_as(sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
         });
-        found
-            .iter()
-            .map(|(fingerprint, body)| alert_rows::alert_from_body(fingerprint, body))
-            .collect()
+        let mut newest: HashMap<model::Fingerprint, Alert> = HashMap::with_capacity(found.len());
+        let mut offer = |alert: Alert| match newest.entry(alert.fingerprint()) {
+            Entry::Occupied(kept) if kept.get().updated_at > alert.updated_at => {}
+            Entry::Occupied(mut kept) => {
+                kept.insert(alert);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(alert);
+            }
+        };
+        for (fingerprint, body) in &found {
+            offer(alert_rows::alert_from_body(fingerprint, body)?);
+        }
+        drop(found);
+        let log_sql = "SELECT id, body FROM alert_log ORDER BY id LIMIT $1";
+        let log: Vec<(i64, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(log_sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
+        });
+        for (id, body) in &log {
+            log_alerts(*id, body)?.into_iter().for_each(&mut offer);
+        }
+        let mut alerts: Vec<Alert> = newest.into_values().collect();
+        alerts.sort_unstable_by_key(Alert::fingerprint);
+        Ok(alerts)
     }
 
     /// Every stored notification-log entry as one delimited `MeshEntry` stream, ordered by
@@ -501,6 +593,12 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// The alerts of one `alert_log` row.
+fn log_alerts(id: i64, body: &[u8]) -> Result<Vec<Alert>, StoreError> {
+    alert_log::decode(body)
+        .ok_or_else(|| StoreError::CorruptRow { table: "alert_log", key: id.to_string() })
 }
 
 /// The URL without its password, for error messages and logs.

@@ -290,3 +290,72 @@ async fn large_batches(scratch: &Scratch) {
     assert_eq!(loaded.len(), 1201);
 }
 both_backends!(sqlite_large_batches, postgres_large_batches, large_batches);
+
+fn stored_alert(name: &str, updated: i64, ends: i64) -> std::sync::Arc<model::Alert> {
+    let offset = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+    std::sync::Arc::new(model::Alert {
+        labels: model::LabelSet::from_pairs([("alertname", name), ("job", "node")]),
+        annotations: model::LabelSet::from_pairs([("summary", format!("updated at {updated}"))]),
+        starts_at: at(0).with_timezone(&offset),
+        ends_at: at(ends).with_timezone(&offset),
+        generator_url: std::sync::Arc::from("http://prometheus/graph"),
+        updated_at: at(updated),
+        timeout: false,
+    })
+}
+
+async fn alert_log_and_table(scratch: &Scratch) {
+    let store = &scratch.store;
+    assert!(store.load_alerts().await.unwrap().is_empty());
+    // Table rows from a snapshot, then commits appended to the log: per fingerprint the
+    // newest copy wins wherever it is, and an older log entry does not undo a newer row.
+    store.upsert_alerts(&[stored_alert("A", 5, 100), stored_alert("B", 20, 100)]).await.unwrap();
+    store.append_alerts(&[stored_alert("A", 10, 100), stored_alert("B", 10, 100)]).await.unwrap();
+    store.append_alerts(&[stored_alert("A", 30, 40), stored_alert("C", 1, 100)]).await.unwrap();
+    store.append_alerts(&[]).await.unwrap();
+    let expected = {
+        let mut alerts: Vec<model::Alert> =
+            [stored_alert("A", 30, 40), stored_alert("B", 20, 100), stored_alert("C", 1, 100)]
+                .iter()
+                .map(|a| (**a).clone())
+                .collect();
+        alerts.sort_by_key(model::Alert::fingerprint);
+        alerts
+    };
+    // Another handle (a restarted process) sees the same, offsets included.
+    let other = scratch.reopen().await;
+    let loaded = other.load_alerts().await.unwrap();
+    assert_eq!(loaded, expected);
+    assert!(loaded.iter().all(|a| a.ends_at.offset().local_minus_utc() == 7200));
+    // A commit appended by another instance while one compacts is kept either way.
+    assert_eq!(store.compact_alert_log().await.unwrap(), 2);
+    other.append_alerts(&[stored_alert("C", 50, 100)]).await.unwrap();
+    assert_eq!(store.compact_alert_log().await.unwrap(), 1);
+    assert_eq!(store.compact_alert_log().await.unwrap(), 0, "the log is empty");
+    let mut expected = expected;
+    expected.iter_mut().filter(|a| a.labels.get("alertname") == Some("C")).for_each(|a| {
+        *a = (*stored_alert("C", 50, 100)).clone();
+    });
+    assert_eq!(other.load_alerts().await.unwrap(), expected);
+    // Folded rows are ordinary table rows: the GC collects long-resolved ones.
+    let removed = store.gc(at(40) + store::RESOLVED_ALERTS_KEPT).await.unwrap();
+    assert_eq!(removed.alerts, 1);
+    assert_eq!(other.load_alerts().await.unwrap().len(), 2);
+    other.close().await;
+}
+both_backends!(sqlite_alert_log_and_table, postgres_alert_log_and_table, alert_log_and_table);
+
+async fn corrupt_alert_log(scratch: &Scratch) {
+    scratch.store.append_alerts(&[stored_alert("A", 1, 100)]).await.unwrap();
+    let sql = "INSERT INTO alert_log (body) VALUES ($1)";
+    let garbage = &b"\x01\x05"[..];
+    match &scratch.store {
+        Store::Sqlite(pool) => sqlx::query(sql).bind(garbage).execute(pool).await.map(drop),
+        Store::Postgres(pool) => sqlx::query(sql).bind(garbage).execute(pool).await.map(drop),
+    }
+    .unwrap();
+    let error = scratch.store.load_alerts().await.unwrap_err().to_string();
+    assert!(error.contains("alert_log"), "{error}");
+    assert!(scratch.store.compact_alert_log().await.is_err());
+}
+both_backends!(sqlite_corrupt_alert_log, postgres_corrupt_alert_log, corrupt_alert_log);
