@@ -5,6 +5,7 @@ mod amtool;
 mod api_differential;
 mod cli;
 mod cluster;
+mod datasources;
 mod email;
 mod expression_rules;
 mod harness_restart;

@@ -436,10 +436,13 @@ impl Engine {
     ) -> std::collections::HashMap<String, Result<Vec<Value>, String>> {
         let mut answers = std::collections::HashMap::new();
         for request in pipeline::query_requests(rule, at) {
-            let datasource: &dyn Datasource = if request.datasource_uid == "builtin" {
-                &crate::datasource::builtin::Builtin
-            } else {
-                self.datasource.as_ref()
+            let datasource: &dyn Datasource = match self.datasource.named(&request.datasource_uid) {
+                None => self.datasource.as_ref(),
+                Some(Ok(datasource)) => datasource,
+                Some(Err(error)) => {
+                    answers.insert(request.ref_id, Err(error));
+                    continue;
+                }
             };
             let mut attempt = 1;
             let answer = loop {

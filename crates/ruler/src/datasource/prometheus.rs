@@ -7,16 +7,20 @@ use chrono::{DateTime, Utc};
 use model::LabelSet;
 use serde::Deserialize;
 
+use super::provisioning::{ClientSettings, HttpMethod};
 use super::{BoxFuture, Datasource, QueryOutput, RangeOutput, RangeSeries, Sample};
 use crate::template::parse_go_float;
 
 /// Largest response body read (bounds memory when a rule selects far too many series).
 const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Most of a non-JSON error body quoted in the rule's error.
+const ERROR_BODY_MAX: usize = 256;
 
 /// A Prometheus-compatible query API at a base URL.
 pub struct PrometheusApi {
     base: String,
     client: reqwest::Client,
+    settings: ClientSettings,
 }
 
 impl PrometheusApi {
@@ -27,20 +31,50 @@ impl PrometheusApi {
                 "--datasource.url {base:?}: expected an http:// or https:// URL, or builtin:"
             ));
         }
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("--datasource.url {base:?}: {e}"))?;
-        Ok(PrometheusApi { base: base.trim_end_matches('/').to_owned(), client })
+        PrometheusApi::with_settings(base, ClientSettings::default())
+            .map_err(|e| format!("--datasource.url {base:?}: {e}"))
+    }
+
+    /// A client for the API under `base` with a named datasource's credentials, headers,
+    /// TLS settings and timeouts.
+    pub fn with_settings(base: &str, settings: ClientSettings) -> Result<PrometheusApi, String> {
+        let mut builder = reqwest::Client::builder();
+        if settings.tls_skip_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = &settings.tls_ca_cert {
+            let ca = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| format!("tlsCACert: {e}"))?;
+            builder = builder.tls_certs_only([ca]);
+        }
+        if let Some((cert, key)) = &settings.tls_client {
+            let identity = reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes())
+                .map_err(|e| format!("tlsClientCert: {e}"))?;
+            builder = builder.identity(identity);
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(PrometheusApi { base: base.trim_end_matches('/').to_owned(), client, settings })
     }
 
     /// Posts a form to `path` and reads the API's answer envelope.
     async fn call(&self, path: &str, body: String, timeout: Duration) -> Result<Answer, String> {
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .timeout(timeout);
+        let timeout = self.settings.timeout.map_or(timeout, |own| own.min(timeout));
+        let url = format!("{}{path}", self.base);
+        let mut request = match self.settings.method {
+            HttpMethod::Post => self
+                .client
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body),
+            HttpMethod::Get => self.client.get(format!("{url}?{body}")),
+        }
+        .timeout(timeout);
+        if let Some((user, password)) = &self.settings.basic_auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        for (name, value) in &self.settings.headers {
+            request = request.header(name, value);
+        }
         let response = request.send().await.map_err(|e| describe(&e))?;
         let status = response.status();
         if response.content_length().is_some_and(|n| n > RESPONSE_BYTES_MAX as u64) {
@@ -51,7 +85,14 @@ impl PrometheusApi {
             return Err(format!("response larger than {RESPONSE_BYTES_MAX} bytes"));
         }
         let answer: Answer = serde_json::from_slice(&bytes).map_err(|e| {
-            format!("server returned HTTP status {status} with an unreadable body: {e}")
+            if status.is_success() {
+                return format!(
+                    "server returned HTTP status {status} with an unreadable body: {e}"
+                );
+            }
+            // Proxies and authentication layers answer errors in plain text.
+            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(ERROR_BODY_MAX)]);
+            format!("server returned HTTP status {status}: {}", text.trim())
         })?;
         if answer.status != "success" {
             return Err(format!(
@@ -61,6 +102,12 @@ impl PrometheusApi {
             ));
         }
         Ok(answer)
+    }
+
+    /// The `timeout` parameter: the evaluation's remaining time, or less when the datasource
+    /// sets `queryTimeout`.
+    fn server_timeout(&self, remaining: Duration) -> Duration {
+        self.settings.query_timeout.map_or(remaining, |own| own.min(remaining))
     }
 
     async fn range(
@@ -73,13 +120,14 @@ impl PrometheusApi {
     ) -> Result<RangeOutput, String> {
         let seconds =
             |t: DateTime<Utc>| format!("{}.{:03}", t.timestamp(), t.timestamp_subsec_millis());
+        let step = self.settings.min_step.map_or(step, |min| step.max(min));
         let body = format!(
             "query={}&start={}&end={}&step={}&timeout={}ms",
             form_encode(expr),
             seconds(start),
             seconds(end),
             step.as_secs_f64(),
-            timeout.as_millis()
+            self.server_timeout(timeout).as_millis()
         );
         let answer = self.call("/api/v1/query_range", body, timeout).await?;
         let data = answer.data.ok_or("success answer without data")?;
@@ -113,8 +161,11 @@ impl PrometheusApi {
         timeout: Duration,
     ) -> Result<QueryOutput, String> {
         let time = format!("{}.{:03}", at.timestamp(), at.timestamp_subsec_millis());
-        let body =
-            format!("query={}&time={time}&timeout={}ms", form_encode(expr), timeout.as_millis());
+        let body = format!(
+            "query={}&time={time}&timeout={}ms",
+            form_encode(expr),
+            self.server_timeout(timeout).as_millis()
+        );
         let answer = self.call("/api/v1/query", body, timeout).await?;
         let data = answer.data.ok_or("success answer without data")?;
         let samples = match data.result_type.as_str() {
