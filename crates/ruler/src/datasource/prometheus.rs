@@ -288,6 +288,58 @@ pub(crate) fn form_encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Goal: a named datasource's request carries its basic auth and custom headers, uses its
+    /// HTTP method and asks the server for its `queryTimeout`.
+    /// Method: a loopback listener records the raw request and answers one sample.
+    #[tokio::test]
+    async fn requests_carry_the_datasources_credentials_headers_and_method() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.234:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = stream.read(&mut buffer).await.unwrap();
+                assert!(n > 0, "request ended early");
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let body = r#"{"status":"success","warnings":["w1"],"data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1,"2.5"]}]}}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let settings = ClientSettings {
+            basic_auth: Some(("tenant".into(), "s3cret".into())),
+            headers: vec![("X-Scope-OrgID".into(), "tenant-1".into())],
+            query_timeout: Some(Duration::from_secs(7)),
+            method: HttpMethod::Get,
+            ..ClientSettings::default()
+        };
+        let api = PrometheusApi::with_settings(&base, settings).unwrap();
+        let at = DateTime::from_timestamp(1_000, 0).unwrap();
+        let output = api.query("up", at, Duration::from_secs(20)).await.unwrap();
+        assert_eq!(output.samples[0].value, 2.5);
+        assert_eq!(output.warnings, vec!["w1".to_owned()]);
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("GET /api/v1/query?query=up&time=1000.000&timeout=7000ms "),
+            "{request}"
+        );
+        // base64("tenant:s3cret"); hyper writes header names in lower case.
+        assert!(request.contains("authorization: Basic dGVuYW50OnMzY3JldA=="), "{request}");
+        assert!(request.contains("x-scope-orgid: tenant-1"), "{request}");
+    }
+
     #[test]
     fn form_encoding_escapes_promql() {
         assert_eq!(super::form_encode("up{job=\"a b\"} > 1"), "up%7Bjob%3D%22a+b%22%7D+%3E+1");

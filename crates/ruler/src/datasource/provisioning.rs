@@ -308,7 +308,11 @@ impl DatasourceNode {
         }
         if tls_ca {
             match secret("tlsCACert") {
-                Some(pem) if reqwest::Certificate::from_pem(pem.as_bytes()).is_ok() => {
+                // The client build parses it fully; this catches a value that is not PEM.
+                Some(pem)
+                    if pem.contains("-----BEGIN CERTIFICATE-----")
+                        && reqwest::Certificate::from_pem(pem.as_bytes()).is_ok() =>
+                {
                     settings.tls_ca_cert = Some(pem);
                 }
                 Some(_) => error("secureJsonData.tlsCACert", "not a PEM certificate".into()),
@@ -578,6 +582,19 @@ deleteDatasources:
         for prefix in expected {
             assert!(found.iter().any(|e| e.starts_with(prefix)), "{prefix} not in {found:?}");
         }
+        let tls = GOOD.replace(
+            "      tlsSkipVerify: true\n",
+            "      tlsAuthWithCACert: true\n      tlsAuth: true\n",
+        );
+        let found = errors(&tls.replace(
+            "      basicAuthPassword: hunter2\n",
+            "      basicAuthPassword: hunter2\n      tlsCACert: not a certificate\n",
+        ));
+        assert!(
+            found[0].contains("datasources[0].secureJsonData.tlsCACert: not a PEM certificate"),
+            "{found:?}"
+        );
+        assert!(found[1].contains("datasources[0].secureJsonData.tlsClientCert: tlsAuth needs tlsClientCert and tlsClientKey"), "{found:?}");
         assert!(errors("datasources: []\n")[0].ends_with("apiVersion: must be 1"));
         let missing = errors(
             "apiVersion: 1\ndatasources:\n  - name: A\n    type: prometheus\n    url: http://a\n",
