@@ -3,7 +3,8 @@
 //! by `htpasswd`): the right credentials make a rule fire, wrong ones show as the rule's
 //! error in `/api/v1/rules`, a datasource that never answers hits its own timeout, a reload
 //! with an invalid datasources file changes nothing and a valid one applies, and the rules
-//! API refuses a rule naming a datasource that is not configured.
+//! API refuses a rule naming a datasource that is not configured. A second Prometheus serves
+//! HTTPS with a certificate from a test CA (`openssl`), for `tlsCACert` and `tlsSkipVerify`.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,6 +88,42 @@ fn bcrypt(password: &str) -> String {
     line.trim().split_once(':').expect("user:hash").1.to_owned()
 }
 
+/// Starts Prometheus 2.42 with `web_config` (`--web.config.file`) and no scrape targets.
+fn start_prometheus(scratch: &ScratchDir, web_config: &std::path::Path, address: &str) -> Process {
+    let prometheus_bin = require_program("prometheus");
+    let config = scratch.write("prometheus.yml", "global: {scrape_interval: 15s}\n");
+    let log = std::fs::File::create(scratch.0.join("prometheus.log")).unwrap();
+    Process(
+        Command::new(prometheus_bin)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.config.file={}", web_config.display()))
+            .arg(format!("--storage.tsdb.path={}", scratch.0.join("tsdb").display()))
+            .arg(format!("--web.listen-address={address}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus"),
+    )
+}
+
+/// Sends `ready` (a `/-/ready` request) until it succeeds, or fails with Prometheus' log.
+async fn wait_ready(scratch: &ScratchDir, ready: reqwest::RequestBuilder) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempt = ready.try_clone().unwrap().timeout(Duration::from_secs(2)).send().await;
+        if attempt.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus not ready: {}",
+            std::fs::read_to_string(scratch.0.join("prometheus.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls `url` until `found` accepts the JSON answer, or fails with the server log.
 async fn wait_for(
     client: &reqwest::Client,
@@ -144,45 +181,16 @@ fn last_error(body: &Value, uid: &str) -> String {
 /// 400 to a rule on an unknown datasource.
 #[tokio::test]
 async fn named_datasources_with_basic_auth_timeouts_and_reload() {
-    let prometheus_bin = require_program("prometheus");
     let scratch = ScratchDir::new("datasources");
     let web_config =
         scratch.write("web.yml", &format!("basic_auth_users:\n  {USER}: '{}'\n", bcrypt(PASSWORD)));
-    let config = scratch.write("prometheus.yml", "global: {scrape_interval: 15s}\n");
-    let log = std::fs::File::create(scratch.0.join("prometheus.log")).unwrap();
-    let _prometheus = Process(
-        Command::new(prometheus_bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--web.config.file={}", web_config.display()))
-            .arg(format!("--storage.tsdb.path={}", scratch.0.join("tsdb").display()))
-            .arg(format!("--web.listen-address={PROMETHEUS_ADDRESS}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let _prometheus = start_prometheus(&scratch, &web_config, PROMETHEUS_ADDRESS);
     // Accepts connections (the kernel completes them) and never reads or answers.
     let _silent = std::net::TcpListener::bind(SILENT_ADDRESS).expect("bind the silent listener");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = client
-            .get(format!("http://{PROMETHEUS_ADDRESS}/-/ready"))
-            .basic_auth(USER, Some(PASSWORD))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus not ready: {}",
-            std::fs::read_to_string(scratch.0.join("prometheus.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let ready =
+        client.get(format!("http://{PROMETHEUS_ADDRESS}/-/ready")).basic_auth(USER, Some(PASSWORD));
+    wait_ready(&scratch, ready).await;
     let unauthenticated =
         client.get(format!("http://{PROMETHEUS_ADDRESS}/api/v1/query?query=1")).send().await;
     assert_eq!(unauthenticated.unwrap().status().as_u16(), 401, "Prometheus demands auth");
@@ -277,4 +285,114 @@ async fn named_datasources_with_basic_auth_timeouts_and_reload() {
         "{}",
         refused.text
     );
+}
+
+/// Runs `openssl` with `args` in `dir`, failing loudly when it is missing or fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out =
+        Command::new(require_program("openssl")).args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Goal: TLS settings of a named datasource apply: `tlsCACert` (with `tlsAuthWithCACert`)
+/// trusts a private CA, `tlsSkipVerify` trusts anything, and without either the server's
+/// certificate is refused.
+/// Method: Prometheus 2.42 serves HTTPS (`tls_server_config`) with a certificate signed by a
+/// CA `openssl` makes for the test; three datasources point at it, one rule on each.
+#[tokio::test]
+async fn tls_ca_and_skip_verify_of_named_datasources() {
+    let scratch = ScratchDir::new("datasources-tls");
+    let address = "127.0.0.235:19090";
+    let ip = address.split(':').next().unwrap();
+    let dir = &scratch.0;
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=klaxon-test-ca"],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=prometheus"],
+        ]
+        .concat(),
+    );
+    scratch.write(
+        "server.ext",
+        &format!(
+            "subjectAltName=IP:{ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+        ),
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    let web_config = scratch.write(
+        "web.yml",
+        &format!(
+            "tls_server_config:\n  cert_file: {0}/server.crt\n  key_file: {0}/server.key\n",
+            dir.display()
+        ),
+    );
+    let _prometheus = start_prometheus(&scratch, &web_config, address);
+    let ca = std::fs::read_to_string(dir.join("ca.crt")).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    wait_ready(&scratch, client.get(format!("https://{address}/-/ready"))).await;
+
+    let indented: String = ca.lines().map(|l| format!("        {l}\n")).collect();
+    let datasources = scratch.write(
+        "datasources.yaml",
+        &format!(
+            "apiVersion: 1\ndatasources:\n  - name: Trusted CA\n    uid: good\n    type: prometheus\n    url: https://{address}\n    jsonData: {{tlsAuthWithCACert: true}}\n    secureJsonData:\n      tlsCACert: |\n{indented}  - name: Skip verify\n    uid: wrong\n    type: prometheus\n    url: https://{address}\n    jsonData: {{tlsSkipVerify: true}}\n  - name: System roots\n    uid: silent\n    type: prometheus\n    url: https://{address}\n"
+        ),
+    );
+    let rules = scratch.write("rules.yaml", &rules_file());
+    let am_config =
+        scratch.write("alertmanager.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
+    let klaxon = Server::start(
+        Implementation::Klaxon,
+        "127.0.0.236:19093",
+        &am_config,
+        &[
+            &format!("--datasources.file={}", datasources.display()),
+            &format!("--rules.provisioning={}", rules.display()),
+            "--rules.tick-interval=1s",
+        ],
+    );
+    let http = reqwest::Client::new();
+    let rules_url = format!("{}/api/v1/rules", klaxon.url);
+    let body =
+        wait_for(&http, &klaxon, &rules_url, "CA and skip-verify fire, system roots fail", |b| {
+            firing(b, "authed") && firing(b, "rejected") && !last_error(b, "stalled").is_empty()
+        })
+        .await;
+    let refused = last_error(&body, "stalled");
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
+    assert!(!firing(&body, "stalled"), "{body}");
 }
