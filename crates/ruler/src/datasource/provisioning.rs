@@ -141,7 +141,7 @@ struct FileNode {
     prune: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DatasourceNode {
     name: String,
@@ -197,7 +197,70 @@ fn json_bool(value: &serde_json::Value) -> Result<bool, String> {
     value.as_bool().ok_or_else(|| format!("{value} is not true or false"))
 }
 
+/// Environment variables by name (`std::env::var` outside tests).
+type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// `text` with `$NAME` and `${NAME}` replaced by environment variables and `$$` by `$`; a `$`
+/// followed by no name stays. An unset variable is an error (Grafana would insert nothing,
+/// which turns a missing secret into an empty password).
+fn expand(text: &str, environment: Environment<'_>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('$') {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let (name, after) = match rest.strip_prefix('{') {
+            Some(braced) => {
+                let end = braced.find('}').ok_or("\"${\" without a closing \"}\"")?;
+                (&braced[..end], &braced[end + 1..])
+            }
+            None => {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                rest.split_at(end)
+            }
+        };
+        if name.is_empty() {
+            out.push('$');
+            continue;
+        }
+        out.push_str(
+            &environment(name).ok_or_else(|| format!("environment variable {name} is not set"))?,
+        );
+        rest = after;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 impl DatasourceNode {
+    /// Expands environment variables in the string values that may carry secrets or
+    /// deployment-specific settings; errors carry the field.
+    fn expand_environment(&mut self, environment: Environment<'_>) -> Vec<(String, String)> {
+        let mut errors = Vec::new();
+        let mut apply = |field: String, value: &mut String| match expand(value, environment) {
+            Ok(expanded) => *value = expanded,
+            Err(message) => errors.push((field, message)),
+        };
+        apply("url".to_owned(), &mut self.url);
+        apply("basicAuthUser".to_owned(), &mut self.basic_auth_user);
+        for (key, value) in &mut self.secure_json_data {
+            apply(format!("secureJsonData.{key}"), value);
+        }
+        for (key, value) in &mut self.json_data {
+            if let serde_json::Value::String(text) = value {
+                apply(format!("jsonData.{key}"), text);
+            }
+        }
+        errors
+    }
+
     /// Validates the entry; errors carry the field path relative to it (`jsonData.timeout`).
     fn validate(&self, file: &Path) -> Result<DatasourceConfig, Vec<(String, String)>> {
         let mut errors: Vec<(String, String)> = Vec::new();
@@ -367,8 +430,17 @@ impl DatasourceNode {
     }
 }
 
-/// Validates datasource-file `text` read from `file`; every problem found is returned.
+/// Validates datasource-file `text` read from `file`, with environment variables expanded in
+/// string values (`$NAME`, `${NAME}`); every problem found is returned.
 pub fn parse(file: &Path, text: &str) -> Result<Vec<DatasourceConfig>, Vec<RuleFileError>> {
+    parse_with_environment(file, text, &|name| std::env::var(name).ok())
+}
+
+fn parse_with_environment(
+    file: &Path,
+    text: &str,
+    environment: Environment<'_>,
+) -> Result<Vec<DatasourceConfig>, Vec<RuleFileError>> {
     let error =
         |position, message: String| RuleFileError { file: file.to_owned(), position, message };
     if text.trim().is_empty() {
@@ -393,7 +465,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<DatasourceConfig>, Vec<RuleF
     }
     let mut found = Vec::new();
     for (d, entry) in node.datasources.iter().enumerate() {
-        match entry.validate(file) {
+        let mut entry = entry.clone();
+        let expanded = entry.expand_environment(environment);
+        match if expanded.is_empty() { entry.validate(file) } else { Err(expanded) } {
             Ok(valid) => found.push(valid),
             Err(problems) => {
                 for (field, message) in problems {
@@ -600,6 +674,34 @@ deleteDatasources:
             "apiVersion: 1\ndatasources:\n  - name: A\n    type: prometheus\n    url: http://a\n",
         );
         assert!(missing[0].contains("datasources[0].uid: a datasource needs a uid"), "{missing:?}");
+    }
+
+    #[test]
+    fn environment_variables_are_expanded_in_string_values() {
+        let environment = |name: &str| match name {
+            "MIMIR_PASSWORD" => Some("from-env".to_owned()),
+            "TENANT" => Some("t9".to_owned()),
+            _ => None,
+        };
+        let text = GOOD
+            .replace("basicAuthPassword: hunter2", "basicAuthPassword: $MIMIR_PASSWORD")
+            .replace("httpHeaderValue1: tenant-1", "httpHeaderValue1: 'a$$b-${TENANT}-$'");
+        let found = parse_with_environment(Path::new("ds.yaml"), &text, &environment).unwrap();
+        let settings = &found[0].settings;
+        assert_eq!(settings.basic_auth, Some(("tenant-1".into(), "from-env".into())));
+        assert_eq!(settings.headers[0].1, "a$b-t9-$");
+        let text = GOOD.replace("basicAuthPassword: hunter2", "basicAuthPassword: ${NOPE}");
+        let errors: Vec<String> = parse_with_environment(Path::new("ds.yaml"), &text, &environment)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errors,
+            vec![
+                "ds.yaml: 21:26: datasources[0].secureJsonData.basicAuthPassword: environment variable NOPE is not set"
+            ]
+        );
     }
 
     #[test]
