@@ -167,14 +167,7 @@ fn load_groups(flags: &RuleFlags) -> Result<Vec<ruler::rulefile::RuleGroup>, Str
 /// default, expression rules can still use named datasources and the built-in one, and
 /// anything that needs the default fails saying so.
 fn datasources(flags: &RuleFlags) -> Result<Registry, String> {
-    let registry = Registry::load(&flags.datasource_url, &flags.datasource_files)?;
-    if !flags.files.is_empty() && !registry.has_default() {
-        return Err(
-            "--rules.file needs --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource) or an isDefault datasource in --datasources.file"
-                .to_owned(),
-        );
-    }
-    Ok(registry)
+    Registry::load(&flags.datasource_url, &flags.datasource_files)
 }
 
 /// Loads the rules and starts evaluating them; with neither `--rules.file` nor

@@ -171,11 +171,13 @@ fn last_error(body: &Value, uid: &str) -> String {
 }
 
 /// Goal: each named datasource is queried with its own credentials and timeout; credentials
-/// and reloads behave as the README says.
+/// and reloads behave as the README says; a rule-file group can name its datasource.
 /// Method: Prometheus 2.42 requires basic auth; Klaxon has three datasources (right password,
 /// wrong password, a listener that never answers, with a 1 s timeout) and one expression
-/// rule on each. The right one fires; the wrong one's rule is unhealthy with Prometheus'
-/// 401 as its error; the silent one's error is its own timeout, not the evaluation deadline.
+/// rule on each, plus a Prometheus rule-file group with `datasource_uid: good` (and no
+/// default datasource). The right one fires (both rules); the wrong one's rule is unhealthy
+/// with Prometheus' 401 as its error; the silent one's error is its own timeout, not the
+/// evaluation deadline.
 /// An invalid datasources file is refused by `/-/reload` (the firing rule stays firing), the
 /// password fixed by a valid reload makes the second rule fire, and the rules API answers
 /// 400 to a rule on an unknown datasource.
@@ -197,6 +199,11 @@ async fn named_datasources_with_basic_auth_timeouts_and_reload() {
 
     let datasources = scratch.write("datasources.yaml", &datasources_file("wrong password"));
     let rules = scratch.write("rules.yaml", &rules_file());
+    // A Prometheus rule-file group that names its datasource (there is no default here).
+    let rule_file = scratch.write(
+        "prometheus-rules.yml",
+        "groups:\n  - name: by-uid\n    interval: 1s\n    datasource_uid: good\n    rules:\n      - alert: RuleFileAuthed\n        expr: vector(1) > 0\n",
+    );
     let am_config =
         scratch.write("alertmanager.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
     let klaxon = Server::start(
@@ -206,13 +213,16 @@ async fn named_datasources_with_basic_auth_timeouts_and_reload() {
         &[
             &format!("--datasources.file={}", datasources.display()),
             &format!("--rules.provisioning={}", rules.display()),
+            &format!("--rules.file={}", rule_file.display()),
             "--rules.api",
             "--rules.tick-interval=1s",
         ],
     );
     let rules_url = format!("{}/api/v1/rules", klaxon.url);
     let body = wait_for(&client, &klaxon, &rules_url, "authed firing, rejected failing", |b| {
-        firing(b, "authed") && last_error(b, "rejected").contains("401")
+        firing(b, "authed")
+            && last_error(b, "rejected").contains("401")
+            && rule_of(b, "RuleFileAuthed").is_some_and(|r| r["state"] == "firing")
     })
     .await;
     let rejected = rule_of(&body, "rejected").unwrap();

@@ -127,10 +127,30 @@ impl Registry {
             .collect()
     }
 
-    /// Checks that every expression rule of `groups` names configured datasources.
+    /// Checks that every group and expression rule of `groups` names configured
+    /// datasources, and that a default exists when a rule-file group needs it.
     pub fn check_groups(&self, groups: &[RuleGroup]) -> Result<(), String> {
         let mut errors = Vec::new();
         for group in groups {
+            let queries_default = group.rules.iter().any(|r| matches!(r, Rule::Alerting(_)))
+                && group.datasource_uid.is_none();
+            if queries_default && !self.has_default() {
+                errors.push(format!(
+                    "{}: group {:?} queries the default datasource, and there is none: set --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource), mark a datasource isDefault in --datasources.file, or give the group a datasource_uid",
+                    group.file.display(),
+                    group.name
+                ));
+            }
+            if let Some(uid) = &group.datasource_uid
+                && !self.knows(uid)
+            {
+                errors.push(format!(
+                    "{}: group {:?}: datasource_uid: datasource {uid:?} is not configured (known: {})",
+                    group.file.display(),
+                    group.name,
+                    self.uids().join(", ")
+                ));
+            }
             for rule in &group.rules {
                 if let Rule::Expression(rule) = rule {
                     for error in self.unknown_uids(rule) {
@@ -235,6 +255,31 @@ mod tests {
         assert_eq!(registry.default_source(), "http://<redacted>@127.0.0.1:9090");
         assert!(!format!("{registry:?}").contains("secret"));
         assert!(!Registry::new("", Vec::new()).unwrap().has_default());
+    }
+
+    #[test]
+    fn rule_file_groups_name_a_datasource_or_need_a_default() {
+        let text = "groups:\n- name: far\n  datasource_uid: lab\n  rules:\n  - alert: A\n    expr: up\n- name: near\n  rules:\n  - alert: B\n    expr: up\n";
+        let groups = crate::rulefile::parse(Path::new("r.yml"), text).unwrap();
+        assert_eq!(groups[0].datasource_uid.as_deref(), Some("lab"));
+        let mut without_default = configs();
+        without_default[1].is_default = false;
+        let error = Registry::new("", without_default.clone()).unwrap().check_groups(&groups);
+        assert_eq!(
+            error.unwrap_err(),
+            "r.yml: group \"near\" queries the default datasource, and there is none: set --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource), mark a datasource isDefault in --datasources.file, or give the group a datasource_uid"
+        );
+        Registry::new("", without_default.clone()).unwrap().check_groups(&groups[..1]).unwrap();
+        Registry::new("", configs()).unwrap().check_groups(&groups).unwrap();
+        let elsewhere = text.replace("datasource_uid: lab", "datasource_uid: mimir");
+        let groups = crate::rulefile::parse(Path::new("r.yml"), &elsewhere).unwrap();
+        let error = Registry::new("", configs()).unwrap().check_groups(&groups).unwrap_err();
+        assert!(
+            error.starts_with(
+                "r.yml: group \"far\": datasource_uid: datasource \"mimir\" is not configured"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
