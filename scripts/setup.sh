@@ -12,6 +12,8 @@ command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
 # `ip netns`: the partition test puts cluster nodes in network namespaces.
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
+# htpasswd makes the bcrypt hash of the basic-auth Prometheus in the datasources test.
+command -v htpasswd >/dev/null 2>&1 || need_packages+=(apache2-utils)
 # Time-interval locations are read from the system zone database, as Alertmanager reads them.
 [ -f /usr/share/zoneinfo/Europe/Berlin ] || need_packages+=(tzdata)
 if [ ${#need_packages[@]} -gt 0 ]; then

@@ -166,6 +166,11 @@ pub struct RuleFlags {
     /// for the built-in test datasource.
     #[arg(long = "datasource.url", default_value = "")]
     pub datasource_url: String,
+    /// Named datasources in Grafana's datasource provisioning format (`apiVersion: 1`,
+    /// `datasources:`), as a glob (repeatable); read at start and on reload. Expression rules
+    /// name them by `datasourceUid`.
+    #[arg(long = "datasources.file")]
+    pub datasource_files: Vec<String>,
     /// An Alertmanager to send alerts to as well as this instance's own receiver
     /// (repeatable; API v2).
     #[arg(long = "alertmanager.url")]

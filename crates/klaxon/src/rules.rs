@@ -1,5 +1,6 @@
 //! Wiring of the alert generator: loads `--rules.file` and the expression rules of
-//! `--rules.provisioning` (Grafana's provisioning files), builds the datasource, restores the
+//! `--rules.provisioning` (Grafana's provisioning files), builds the datasources
+//! (`--datasource.url` and `--datasources.file`), restores the
 //! rules' persisted state, and starts the rule engine with two destinations — this
 //! instance's own receiver (the alert store that `POST /api/v2/alerts` feeds) and every
 //! `--alertmanager.url`. Rule state (one row per rule) and the state history (every
@@ -15,6 +16,7 @@ use arc_swap::ArcSwap;
 
 use chrono::{DateTime, Utc};
 use ruler::alerting::{OutgoingAlert, TemplateEnv};
+use ruler::datasource::registry::Registry;
 use ruler::engine::{
     AlertSink, Clock, Engine, Options, RuleEvaluation, Sharding, StateObserver, StateSource,
 };
@@ -48,12 +50,19 @@ pub struct Generator {
     /// The expression-rule groups of the rules API, as last read from the store, with the
     /// (folder, group, version) list they were read at.
     api_groups: Mutex<ApiGroups>,
+    /// The datasources the running engine queries (replaced on reload with it).
+    datasources: Mutex<Registry>,
 }
 
 impl Generator {
     /// The base tick (every interval must be a multiple of it).
     pub fn tick(&self) -> Duration {
         self.options.tick
+    }
+
+    /// The datasources the running engine queries.
+    pub fn datasources(&self) -> Registry {
+        self.datasources.lock().expect("datasources lock poisoned").clone()
     }
 
     /// Whether the rules API is on.
@@ -103,12 +112,15 @@ impl Generator {
     /// name) keep their alerts, so nothing re-enters pending.
     pub fn reload(&self) -> Result<(), String> {
         let mut groups = load_groups(&self.flags)?;
+        // Checked before the engine is replaced, so a file naming a removed datasource keeps
+        // the running engine; stored API groups are not, and fail at evaluation instead.
+        let datasources = datasources(&self.flags)?;
+        datasources.check_groups(&groups)?;
         groups.extend(self.api_groups.lock().expect("api groups lock poisoned").0.iter().cloned());
         check_unique_uids(&groups)?;
-        let datasource = datasource(&self.flags)?;
         let engine = Engine::new(
             groups,
-            datasource,
+            Box::new(datasources.clone()),
             self.sink.clone(),
             Some(self.observer.clone()),
             self.options.clone(),
@@ -123,6 +135,7 @@ impl Generator {
         task.abort();
         *task = tokio::spawn(engine.clone().run());
         self.engine.store(engine);
+        *self.datasources.lock().expect("datasources lock poisoned") = datasources;
         tracing::info!("Reloaded rule files");
         Ok(())
     }
@@ -155,13 +168,11 @@ fn load_groups(flags: &RuleFlags) -> Result<Vec<ruler::rulefile::RuleGroup>, Str
     Ok(groups)
 }
 
-/// The `--datasource.url` datasource; without one, expression rules can still use the
-/// built-in datasource, and anything that needs the default one fails saying so.
-fn datasource(flags: &RuleFlags) -> Result<Box<dyn ruler::datasource::Datasource>, String> {
-    if flags.datasource_url.is_empty() {
-        return Ok(Box::new(ruler::datasource::Unconfigured));
-    }
-    ruler::datasource::from_url(&flags.datasource_url)
+/// The datasources of `--datasources.file` with `--datasource.url` as the default; without a
+/// default, expression rules can still use named datasources and the built-in one, and
+/// anything that needs the default fails saying so.
+fn datasources(flags: &RuleFlags) -> Result<Registry, String> {
+    Registry::load(&flags.datasource_url, &flags.datasource_files)
 }
 
 /// Loads the rules and starts evaluating them; with neither `--rules.file` nor
@@ -172,13 +183,8 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     if rule_flags.files.is_empty() && rule_flags.provisioning.is_empty() && !rule_flags.api {
         return Ok(());
     }
-    if !rule_flags.files.is_empty() && rule_flags.datasource_url.is_empty() {
-        return Err(
-            "--rules.file needs --datasource.url (a Prometheus URL, or builtin: for the built-in test datasource)"
-                .to_owned(),
-        );
-    }
-    let datasource = datasource(rule_flags)?;
+    let datasources = datasources(rule_flags)?;
+    datasources.check_groups(&groups)?;
     let external = Alertmanagers::start(&rule_flags.alertmanager_urls)?;
     let sink = Arc::new(Destinations { app: Arc::downgrade(app), external: external.clone() });
     let sink_for_engine: Arc<dyn AlertSink> = sink.clone();
@@ -248,7 +254,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
     let clock: Clock = Arc::new(move || clock_app.upgrade().map_or_else(Utc::now, |app| app.now()));
     let engine = Engine::new(
         groups,
-        datasource,
+        Box::new(datasources.clone()),
         sink_for_engine,
         Some(observer.clone()),
         options.clone(),
@@ -264,7 +270,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         receive(app, &engine.alerts_last_sent());
     }
     let rules: usize = engine.groups().iter().map(|g| g.spec.rules.len()).sum();
-    tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %rule_flags.datasource_url, replication_factor = rule_flags.replication_factor, "Evaluating rules");
+    tracing::info!(groups = engine.groups().len(), rules, restored, %instance, datasource = %datasources.default_source(), datasources = ?datasources.uids(), replication_factor = rule_flags.replication_factor, "Evaluating rules");
     let engines = Arc::new(ArcSwap::new(engine.clone()));
     let metrics = crate::rules_metrics::RuleMetrics::new(engines.clone(), external);
     if let Err(error) = app.metrics.registry().register(Box::new(metrics)) {
@@ -281,6 +287,7 @@ pub async fn start(app: &Arc<App>, flags: &ServerFlags) -> Result<(), String> {
         options,
         clock,
         api_groups: Mutex::new(api_groups),
+        datasources: Mutex::new(datasources),
     });
     let _ = app.rules.set(generator.clone());
     if rule_flags.api {

@@ -6,6 +6,7 @@ mod api_differential;
 mod cli;
 mod cluster;
 mod cluster_tls;
+mod datasources;
 mod email;
 mod expression_rules;
 mod harness_cluster;

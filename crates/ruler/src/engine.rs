@@ -305,7 +305,7 @@ impl Engine {
             for rule in &state.rules {
                 match rule {
                     RuleState::Alerting(rule) => {
-                        let url = self.datasource.graph_url(&rule.spec.expr);
+                        let url = self.graph_url(&group.spec, &rule.spec.expr);
                         alerts.extend(rule.alerts_last_sent(
                             self.options.resend_delay,
                             group.interval,
@@ -434,9 +434,22 @@ impl Engine {
         });
     }
 
+    /// The datasource a rule-file group queries: its `datasource_uid`, else the default.
+    fn group_datasource(&self, group: &RuleGroup) -> Result<&dyn Datasource, String> {
+        match group.datasource_uid.as_deref().and_then(|uid| self.datasource.named(uid)) {
+            None => Ok(self.datasource.as_ref()),
+            Some(found) => found,
+        }
+    }
+
+    fn graph_url(&self, group: &RuleGroup, expr: &str) -> String {
+        self.group_datasource(group).map(|d| d.graph_url(expr)).unwrap_or_default()
+    }
+
     /// Runs one query, retrying failures with backoff while the deadline allows.
     async fn query_with_retries(
         &self,
+        datasource: &dyn Datasource,
         expr: &str,
         at: DateTime<Utc>,
         deadline: DateTime<Utc>,
@@ -444,7 +457,7 @@ impl Engine {
         let mut attempt = 1;
         loop {
             let remaining = (deadline - (self.clock)()).to_std().unwrap_or_default();
-            let query = self.datasource.instant_query(expr, at, remaining);
+            let query = datasource.instant_query(expr, at, remaining);
             let error = match tokio::time::timeout(remaining, query).await {
                 Ok(Ok(output)) => return Ok(output),
                 Ok(Err(error)) => error,
@@ -471,10 +484,13 @@ impl Engine {
     ) -> std::collections::HashMap<String, Result<Vec<Value>, String>> {
         let mut answers = std::collections::HashMap::new();
         for request in pipeline::query_requests(rule, at) {
-            let datasource: &dyn Datasource = if request.datasource_uid == "builtin" {
-                &crate::datasource::builtin::Builtin
-            } else {
-                self.datasource.as_ref()
+            let datasource: &dyn Datasource = match self.datasource.named(&request.datasource_uid) {
+                None => self.datasource.as_ref(),
+                Some(Ok(datasource)) => datasource,
+                Some(Err(error)) => {
+                    answers.insert(request.ref_id, Err(error));
+                    continue;
+                }
             };
             let mut attempt = 1;
             let answer = loop {
@@ -646,7 +662,12 @@ impl Engine {
             };
             let expr = &expr;
             let rule_started = (self.clock)();
-            let result = self.query_with_retries(expr, query_at, due.deadline).await;
+            let result = match self.group_datasource(&group.spec) {
+                Ok(datasource) => {
+                    self.query_with_retries(datasource, expr, query_at, due.deadline).await
+                }
+                Err(error) => Err(error),
+            };
             match &result {
                 Err(error) => {
                     tracing::warn!(group = %group.spec.name, rule = index, %error, "Rule evaluation failed");
@@ -663,7 +684,7 @@ impl Engine {
             if let Some(RuleState::Alerting(rule)) = state.rules.get_mut(index) {
                 rule.evaluate(due.at, result, &self.options.template_env);
                 rule.evaluation_duration = (finished - rule_started).to_std().unwrap_or_default();
-                let url = self.datasource.graph_url(expr);
+                let url = self.graph_url(&group.spec, expr);
                 let sent =
                     rule.alerts_to_send(due.at, self.options.resend_delay, group.interval, &url);
                 if self.observer.is_some()

@@ -102,6 +102,7 @@ impl GroupNode {
             labels: LabelSet::new(),
             rules,
             folder: Some(self.folder.clone()),
+            datasource_uid: None,
         })
     }
 }

@@ -35,6 +35,10 @@ struct GroupNode {
     limit: u64,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// Klaxon's extension: the uid of the datasource the group queries (default: the
+    /// default datasource). Prometheus itself refuses the field.
+    #[serde(default)]
+    datasource_uid: Option<String>,
     #[serde(default)]
     rules: Vec<RuleNode>,
 }
@@ -77,6 +81,9 @@ pub struct RuleGroup {
     pub rules: Vec<Rule>,
     /// The Grafana folder of an expression-rule group (`None` for rule files).
     pub folder: Option<String>,
+    /// The datasource a rule-file group queries (`datasource_uid`, Klaxon's extension);
+    /// `None`: the default datasource.
+    pub datasource_uid: Option<String>,
 }
 
 /// One rule.
@@ -207,6 +214,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<RuleGroup>, Vec<RuleFileErro
                 }
             })
         };
+        if group.datasource_uid.as_deref().is_some_and(str::is_empty) {
+            errors.push(error(
+                at(".datasource_uid"),
+                "datasource_uid: must name a datasource when set".to_owned(),
+            ));
+        }
         let interval = duration("interval", &group.interval, &mut errors);
         let query_offset = duration("query_offset", &group.query_offset, &mut errors);
         for name in group.labels.keys() {
@@ -305,6 +318,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<RuleGroup>, Vec<RuleFileErro
             labels: LabelSet::from_pairs(group.labels),
             rules,
             folder: None,
+            datasource_uid: group.datasource_uid,
         });
     }
     if errors.is_empty() { Ok(groups) } else { Err(errors) }

@@ -167,6 +167,26 @@ fn write_error(error: RuleGroupWriteError) -> Message {
     }
 }
 
+/// Rejects rules whose queries name a datasource that is not configured.
+fn unknown_datasources(
+    generator: &Generator,
+    group: ruler::rulefile::RuleGroup,
+) -> Result<ruler::rulefile::RuleGroup, Vec<(String, String)>> {
+    let datasources = generator.datasources();
+    let mut errors = Vec::new();
+    for (r, rule) in group.rules.iter().enumerate() {
+        if let ruler::rulefile::Rule::Expression(rule) = rule {
+            errors.extend(
+                datasources
+                    .unknown_uids(rule)
+                    .into_iter()
+                    .map(|e| (format!("rules[{r}].{}", e.field), e.message)),
+            );
+        }
+    }
+    if errors.is_empty() { Ok(group) } else { Err(errors) }
+}
+
 /// `POST /api/ruler/grafana/api/v1/rules/{folder}`: creates or replaces one group.
 pub(crate) async fn post_group(
     State(app): State<Arc<App>>,
@@ -187,7 +207,7 @@ pub(crate) async fn post_group(
         ));
     }
     group.folder = folder.clone();
-    let valid = match group.validate() {
+    let valid = match group.validate().and_then(|valid| unknown_datasources(generator, valid)) {
         Ok(valid) => valid,
         Err(errors) => {
             let reasons: Vec<String> =

@@ -1,5 +1,6 @@
 //! Where rule expressions are evaluated: the Prometheus HTTP API (Prometheus, Mimir, Thanos,
-//! VictoriaMetrics) or the built-in test datasource of deterministic synthetic series.
+//! VictoriaMetrics) or the built-in test datasource of deterministic synthetic series; named
+//! datasources from provisioning files, looked up by uid in a [`registry::Registry`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,8 @@ use model::LabelSet;
 
 pub mod builtin;
 pub mod prometheus;
+pub mod provisioning;
+pub mod registry;
 
 /// One series of an instant vector.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +79,12 @@ pub trait Datasource: Send + Sync {
 
     /// A link to the expression's graph in the datasource's UI, if it has one.
     fn graph_url(&self, expr: &str) -> String;
+
+    /// The datasource an expression rule's query names by uid, or `None` for this one.
+    /// Without a registry, `builtin` is the built-in datasource and every other uid this one.
+    fn named(&self, uid: &str) -> Option<Result<&dyn Datasource, String>> {
+        (uid == "builtin").then_some(Ok(&builtin::Builtin))
+    }
 }
 
 /// The default datasource when no `--datasource.url` is given: every query fails saying so.
