@@ -88,9 +88,13 @@ pub trait Events: Send + Sync + 'static {
     fn ping_complete(&self, _node: &str, _rtt: Duration) {}
     /// Another node claimed a member's name.
     fn conflict(&self, _existing: &Member, _claimed: SocketAddr) {}
-    /// A join to a seed peer was started; `refresh` tells the refresh timer's joins from the
-    /// reconnect timer's.
-    fn join_attempt(&self, _to: SocketAddr, _refresh: bool) {}
+    /// A join to a seed peer ended, `joined` when the peer answered the push/pull (what
+    /// memberlist's `Join` reports as success); `refresh` tells the refresh timer's joins
+    /// from the reconnect timer's.
+    fn join_outcome(&self, _to: SocketAddr, _refresh: bool, _joined: bool) {}
+    /// An oversized message sent with [`Cluster::broadcast_tagged`] reached `to`'s socket
+    /// after `took` (dial and write), or could not be sent (`None`).
+    fn reliable_sent(&self, _tag: &str, _to: SocketAddr, _took: Option<Duration>) {}
     /// The TLS transport moved a packet or a stream, or failed to.
     fn transport(&self, _event: TransportEvent) {}
 }
@@ -212,7 +216,14 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
     /// at once in a packet to every live peer); larger ones go over TCP to every other
     /// member.
     pub fn broadcast(&self, bytes: Vec<u8>, push_now: bool) {
-        self.with_node(|node, _| {
+        self.broadcast_tagged("", bytes, push_now);
+    }
+
+    /// [`Cluster::broadcast`], naming the message's TCP sends `tag` in
+    /// [`Events::reliable_sent`].
+    pub fn broadcast_tagged(&self, tag: &str, bytes: Vec<u8>, push_now: bool) {
+        let purpose = StreamPurpose::Reliable { tag: tag.into() };
+        Inner::run_on_node(&self.inner, true, &purpose, |node, _| {
             if bytes.len() > MAX_GOSSIP_MESSAGE {
                 let name = node.name().to_owned();
                 // Every member but us, suspect ones included, as Alertmanager's `Members()`.
@@ -257,10 +268,11 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
     async fn run_timers(inner: Arc<Inner<D>>) {
         loop {
             // Not `with_node`: that wakes this loop, which would then never sleep.
-            let deadline = Inner::run_on_node(&inner, false, |node, now| {
-                node.tick(now);
-                node.next_deadline()
-            });
+            let deadline =
+                Inner::run_on_node(&inner, false, &StreamPurpose::Exchange, |node, now| {
+                    node.tick(now);
+                    node.next_deadline()
+                });
             let at = inner.origin + deadline;
             tokio::select! {
                 _ = tokio::time::sleep_until(at) => {}
@@ -467,11 +479,9 @@ impl<D: Delegate + Send + 'static> Cluster<D> {
             }
         }
         drop(seeds);
-        for to in &targets {
-            inner.events.join_attempt(*to, refresh);
-        }
         if !targets.is_empty() {
-            Inner::with_node(inner, |node, now| node.join(now, &targets));
+            let purpose = StreamPurpose::Join { refresh };
+            Inner::run_on_node(inner, true, &purpose, |node, now| node.join(now, &targets));
         }
     }
 }
@@ -480,7 +490,7 @@ impl<D: Delegate + Send + 'static> Inner<D> {
     /// Runs `f` on the node and carries out its outputs; wakes the timer loop, since `f`
     /// may have moved the node's next deadline earlier.
     fn with_node<R>(this: &Arc<Self>, f: impl FnOnce(&mut Node<D>, Duration) -> R) -> R {
-        Self::run_on_node(this, true, f)
+        Self::run_on_node(this, true, &StreamPurpose::Exchange, f)
     }
 
     /// Spawns a task that [`Cluster::stop`] aborts.
@@ -495,25 +505,33 @@ impl<D: Delegate + Send + 'static> Inner<D> {
         handles.push(tokio::spawn(task).abort_handle());
     }
 
+    /// Runs `f` on the node; the streams it opens report their outcome as `purpose` says.
     fn run_on_node<R>(
         this: &Arc<Self>,
         wake_timers: bool,
+        purpose: &StreamPurpose,
         f: impl FnOnce(&mut Node<D>, Duration) -> R,
     ) -> R {
         let mut node = lock(&this.node);
+        // Every call drains, so nothing is left over from earlier ones; were something left,
+        // it must not be counted as opened for `purpose`.
+        let earlier: Vec<Output> = node.drain_outputs().collect();
         let result = f(&mut node, this.origin.elapsed());
         let outputs: Vec<Output> = node.drain_outputs().collect();
         drop(node);
         if wake_timers {
             this.wake.notify_one();
         }
+        for output in earlier {
+            Self::execute(this, output, &StreamPurpose::Exchange);
+        }
         for output in outputs {
-            Self::execute(this, output);
+            Self::execute(this, output, purpose);
         }
         result
     }
 
-    fn execute(this: &Arc<Self>, output: Output) {
+    fn execute(this: &Arc<Self>, output: Output, purpose: &StreamPurpose) {
         match output {
             Output::SendPacket { to, bytes } => match &this.packets {
                 Packets::Udp(udp) => {
@@ -532,22 +550,34 @@ impl<D: Delegate + Send + 'static> Inner<D> {
             Output::OpenStream { to, bytes } => {
                 let Ok(permit) = this.dials.clone().try_acquire_owned() else {
                     tracing::warn!(%to, "too many gossip streams in flight; dropping one");
+                    purpose.report(&*this.events, to, None, false);
                     return;
                 };
                 let inner = this.clone();
+                let purpose = purpose.clone();
                 tokio::spawn(async move {
                     let tls = inner.config.tls.as_ref().map(|tls| (tls, &*inner.events));
-                    let exchange = dial(to, &bytes, &inner.label, tls);
-                    match tokio::time::timeout(inner.config.tcp_timeout, exchange).await {
-                        Ok(Ok(Some(reply))) => {
-                            Self::with_node(&inner, |node, now| {
-                                node.handle_stream_reply(now, to, &reply)
-                            });
-                        }
-                        Ok(Ok(None)) => {}
-                        Ok(Err(error)) => tracing::debug!(%to, %error, "gossip stream failed"),
-                        Err(_) => tracing::debug!(%to, "gossip stream timed out"),
-                    }
+                    let mut written = None;
+                    let exchange = dial(to, &bytes, &inner.label, tls, &mut written);
+                    let replied =
+                        match tokio::time::timeout(inner.config.tcp_timeout, exchange).await {
+                            Ok(Ok(Some(reply))) => {
+                                Self::with_node(&inner, |node, now| {
+                                    node.handle_stream_reply(now, to, &reply)
+                                });
+                                true
+                            }
+                            Ok(Ok(None)) => false,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%to, %error, "gossip stream failed");
+                                false
+                            }
+                            Err(_) => {
+                                tracing::debug!(%to, "gossip stream timed out");
+                                false
+                            }
+                        };
+                    purpose.report(&*inner.events, to, written, replied);
                     drop(permit);
                 });
             }
@@ -576,14 +606,46 @@ impl<D: Delegate + Send + 'static> Inner<D> {
     }
 }
 
+/// Why the driver opened a stream, which decides what its outcome is reported as.
+#[derive(Clone)]
+enum StreamPurpose {
+    /// The node's own exchanges (push/pull, TCP ping fallback): no report.
+    Exchange,
+    /// A join from the reconnect or the refresh timer.
+    Join { refresh: bool },
+    /// An oversized user message, named for [`Events::reliable_sent`].
+    Reliable { tag: Arc<str> },
+}
+
+impl StreamPurpose {
+    /// Reports a stream that ended: `written` is how long dialling and writing took, if they
+    /// succeeded; `replied` whether a reply was read.
+    fn report(
+        &self,
+        events: &dyn Events,
+        to: SocketAddr,
+        written: Option<Duration>,
+        replied: bool,
+    ) {
+        match self {
+            StreamPurpose::Exchange => {}
+            StreamPurpose::Join { refresh } => events.join_outcome(to, *refresh, replied),
+            StreamPurpose::Reliable { tag } => events.reliable_sent(tag, to, written),
+        }
+    }
+}
+
 /// Dials `to` (over TLS when `tls` is set), writes `request` and reads one reply message,
-/// if the peer sends one before closing (user messages have none).
+/// if the peer sends one before closing (user messages have none). `written` is set to the
+/// time the dial and the write took once the request is written.
 async fn dial(
     to: SocketAddr,
     request: &[u8],
     label: &str,
     tls: Option<(&TlsTransport, &dyn Events)>,
+    written: &mut Option<Duration>,
 ) -> io::Result<Option<Vec<u8>>> {
+    let started = Instant::now();
     if let Some((tls, events)) = tls {
         let dialled = net_tls::dial_stream(tls, to).await;
         events.transport(match dialled {
@@ -593,11 +655,13 @@ async fn dial(
         let mut stream = dialled?;
         stream.write_all(request).await?;
         stream.flush().await?;
+        *written = Some(started.elapsed());
         return read_message(&mut stream, Vec::new(), Direction::Reply, label).await;
     }
     let mut stream = TcpStream::connect(to).await?;
     stream.set_nodelay(true)?;
     stream.write_all(request).await?;
+    *written = Some(started.elapsed());
     read_message(&mut stream, Vec::new(), Direction::Reply, label).await
 }
 

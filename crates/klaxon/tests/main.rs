@@ -5,6 +5,7 @@ mod amtool;
 mod api_differential;
 mod cli;
 mod cluster;
+mod cluster_metrics;
 mod cluster_tls;
 mod datasources;
 mod email;

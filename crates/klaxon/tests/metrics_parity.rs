@@ -247,18 +247,7 @@ const CLUSTER_FAMILIES: &[&str] =
     &["alertmanager_cluster_", "alertmanager_peer_position", "alertmanager_oversize"];
 
 /// Cluster families Alertmanager 0.25 exposes that Klaxon does not yet, and why.
-const CLUSTER_NOT_YET: &[(&str, &str)] = &[
-    ("alertmanager_cluster_reconnections_failed_total", "needs the outcome of the driver's joins"),
-    ("alertmanager_cluster_refresh_join_failed_total", "needs the outcome of the driver's joins"),
-    (
-        "alertmanager_oversized_gossip_message_failure_total",
-        "needs the outcome of the driver's TCP sends",
-    ),
-    (
-        "alertmanager_oversize_gossip_message_duration_seconds",
-        "needs the outcome of the driver's TCP sends",
-    ),
-];
+const CLUSTER_NOT_YET: &[(&str, &str)] = &[];
 
 /// Starts a two-node cluster of `implementation` on `ips`; returns the servers.
 fn start_pair(

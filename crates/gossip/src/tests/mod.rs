@@ -8,6 +8,7 @@ mod golden;
 mod keyring;
 mod lzw_go;
 mod net;
+mod net_outcomes;
 mod net_tls;
 mod roundtrip;
 mod swim_rules;

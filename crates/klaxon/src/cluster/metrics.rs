@@ -1,11 +1,7 @@
 //! The `alertmanager_cluster_*` series 0.25 exports, fed by the cluster layer's events and
-//! refreshed from the member table once a second.
-//!
-//! Not exported yet: `alertmanager_cluster_reconnections_failed_total`,
-//! `alertmanager_cluster_refresh_join_failed_total`,
-//! `alertmanager_oversized_gossip_message_failure_total` and
-//! `alertmanager_oversize_gossip_message_duration_seconds`, which need the outcome of the
-//! driver's TCP exchanges.
+//! refreshed from the member table once a second. The driver reports how its joins and
+//! oversized sends ended; as in 0.25, a join counts once it has ended, as a success or a
+//! failure, and an oversized send's duration is observed only when it succeeded.
 
 use std::collections::BTreeMap;
 use std::sync::Weak;
@@ -35,7 +31,9 @@ pub struct ClusterMetrics {
     updated: IntCounter,
     conflicts: IntCounter,
     reconnections: IntCounter,
+    reconnections_failed: IntCounter,
     refresh_joins: IntCounter,
+    refresh_joins_failed: IntCounter,
     pings: HistogramVec,
     alive_messages: IntCounterVec,
     queued: Gauge,
@@ -43,6 +41,8 @@ pub struct ClusterMetrics {
     oversized_sent: IntCounterVec,
     tls_transport: Option<TlsTransportMetrics>,
     oversized_dropped: IntCounterVec,
+    oversized_failed: IntCounterVec,
+    oversized_duration: HistogramVec,
 }
 
 fn counter(name: &str, help: &str) -> IntCounter {
@@ -122,9 +122,17 @@ impl ClusterMetrics {
                 "alertmanager_cluster_reconnections_total",
                 "A counter of the number of cluster peer reconnections.",
             ),
+            reconnections_failed: counter(
+                "alertmanager_cluster_reconnections_failed_total",
+                "A counter of the number of failed cluster peer reconnection attempts.",
+            ),
             refresh_joins: counter(
                 "alertmanager_cluster_refresh_join_total",
                 "A counter of the number of cluster peer joined via refresh.",
+            ),
+            refresh_joins_failed: counter(
+                "alertmanager_cluster_refresh_join_failed_total",
+                "A counter of the number of failed cluster peer joined attempts via refresh.",
             ),
             pings: HistogramVec::new(
                 HistogramOpts::new(
@@ -162,11 +170,27 @@ impl ClusterMetrics {
                 "alertmanager_oversized_gossip_message_dropped_total",
                 "Number of oversized gossip message drops due to a full message queue.",
             ),
+            oversized_failed: by_key(
+                "alertmanager_oversized_gossip_message_failure_total",
+                "Number of oversized gossip message sends that failed.",
+            ),
+            // Go's default buckets, which 0.25 uses here.
+            oversized_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "alertmanager_oversize_gossip_message_duration_seconds",
+                    "Duration of oversized gossip message requests.",
+                )
+                .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
+                &["key"],
+            )
+            .expect("valid metric"),
         };
         // 0.25 creates these per state as it registers the state.
         for key in [super::NFLOG_KEY, super::SILENCES_KEY] {
             metrics.oversized_sent.with_label_values(&[key]);
             metrics.oversized_dropped.with_label_values(&[key]);
+            metrics.oversized_failed.with_label_values(&[key]);
+            metrics.oversized_duration.with_label_values(&[key]);
         }
         for msg_type in ["full_state", "update"] {
             for vec in
@@ -190,13 +214,17 @@ impl ClusterMetrics {
             Box::new(metrics.updated.clone()),
             Box::new(metrics.conflicts.clone()),
             Box::new(metrics.reconnections.clone()),
+            Box::new(metrics.reconnections_failed.clone()),
             Box::new(metrics.refresh_joins.clone()),
+            Box::new(metrics.refresh_joins_failed.clone()),
             Box::new(metrics.pings.clone()),
             Box::new(metrics.alive_messages.clone()),
             Box::new(metrics.queued.clone()),
             Box::new(metrics.pruned.clone()),
             Box::new(metrics.oversized_sent.clone()),
             Box::new(metrics.oversized_dropped.clone()),
+            Box::new(metrics.oversized_failed.clone()),
+            Box::new(metrics.oversized_duration.clone()),
         ];
         for collector in collectors {
             registry.register(collector).expect("metric registered once");
@@ -240,8 +268,24 @@ impl ClusterMetrics {
         self.conflicts.inc();
     }
 
-    pub(crate) fn join_attempt(&self, refresh: bool) {
-        if refresh { self.refresh_joins.inc() } else { self.reconnections.inc() }
+    pub(crate) fn join_outcome(&self, refresh: bool, joined: bool) {
+        let counter = match (refresh, joined) {
+            (true, true) => &self.refresh_joins,
+            (true, false) => &self.refresh_joins_failed,
+            (false, true) => &self.reconnections,
+            (false, false) => &self.reconnections_failed,
+        };
+        counter.inc();
+    }
+
+    /// One oversized message's TCP send to one peer: how long it took, `None` if it failed.
+    pub(crate) fn oversized_outcome(&self, key: &str, took: Option<Duration>) {
+        match took {
+            Some(took) => {
+                self.oversized_duration.with_label_values(&[key]).observe(took.as_secs_f64())
+            }
+            None => self.oversized_failed.with_label_values(&[key]).inc(),
+        }
     }
 
     pub(crate) fn transport(&self, event: gossip::TransportEvent) {

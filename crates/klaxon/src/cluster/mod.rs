@@ -289,7 +289,7 @@ impl ClusterPeer {
         if part.len() > gossip::MAX_GOSSIP_MESSAGE {
             self.metrics.oversized_sent(key);
         }
-        self.gossip.broadcast(part, push_now);
+        self.gossip.broadcast_tagged(key, part, push_now);
     }
 
     /// Leaves the cluster, waiting up to 10s for the news to go out (0.25's `Leave(10s)`).

@@ -190,8 +190,16 @@ impl Events for AppEvents {
         self.metrics.conflict();
     }
 
-    fn join_attempt(&self, _to: std::net::SocketAddr, refresh: bool) {
-        self.metrics.join_attempt(refresh);
+    fn join_outcome(&self, to: std::net::SocketAddr, refresh: bool, joined: bool) {
+        tracing::debug!(%to, refresh, joined, "cluster join");
+        self.metrics.join_outcome(refresh, joined);
+    }
+
+    fn reliable_sent(&self, key: &str, to: std::net::SocketAddr, took: Option<Duration>) {
+        if took.is_none() {
+            tracing::debug!(%key, %to, "sending an oversized gossip message failed");
+        }
+        self.metrics.oversized_outcome(key, took);
     }
 
     fn transport(&self, event: gossip::TransportEvent) {
