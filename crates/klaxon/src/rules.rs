@@ -22,7 +22,7 @@ use ruler::engine::{
 };
 use ruler::notifier::Alertmanagers;
 use ruler::sharding::{Membership, MembershipView};
-use store::{HistoryEntry, Store};
+use store::{HistoryEntry, RuleStateRow, Store};
 
 use crate::app::App;
 use crate::flags::{RuleFlags, ServerFlags};
@@ -379,26 +379,39 @@ impl StateWriter {
             tokio::sync::mpsc::channel::<Vec<RuleEvaluation>>(STATE_QUEUE_CAPACITY);
         // Runs for the life of the process.
         tokio::spawn(async move {
-            while let Some(evaluations) = receiver.recv().await {
-                let mut history = Vec::new();
-                for evaluation in &evaluations {
-                    if let Err(error) = store
-                        .save_rule_state(&evaluation.key, &evaluation.state, evaluation.at)
-                        .await
-                    {
-                        tracing::warn!(rule = %evaluation.key, %error, "Saving rule state failed");
-                    }
-                    history.extend(evaluation.transitions.iter().map(|t| HistoryEntry {
-                        rule_key: evaluation.key.clone(),
-                        rule_name: evaluation.name.clone(),
-                        labels: serde_json::to_string(&t.labels).unwrap_or_default(),
-                        previous: t.previous.clone(),
-                        current: t.current.clone(),
-                        value: t.value,
-                        at: evaluation.at,
-                        instance: instance.clone(),
-                    }));
+            while let Some(first) = receiver.recv().await {
+                // Everything queued meanwhile goes in the same transactions.
+                let mut batches = vec![first];
+                while let Ok(more) = receiver.try_recv() {
+                    batches.push(more);
                 }
+                let evaluations: Vec<&RuleEvaluation> = batches.iter().flatten().collect();
+                let states: Vec<RuleStateRow<'_>> = evaluations
+                    .iter()
+                    .map(|evaluation| RuleStateRow {
+                        rule_key: &evaluation.key,
+                        data: &evaluation.state,
+                        evaluated_at: evaluation.at,
+                    })
+                    .collect();
+                if let Err(error) = store.save_rule_states(&states).await {
+                    tracing::warn!(%error, rules = states.len(), "Saving rule state failed");
+                }
+                let history: Vec<HistoryEntry> = evaluations
+                    .iter()
+                    .flat_map(|evaluation| {
+                        evaluation.transitions.iter().map(|t| HistoryEntry {
+                            rule_key: evaluation.key.clone(),
+                            rule_name: evaluation.name.clone(),
+                            labels: serde_json::to_string(&t.labels).unwrap_or_default(),
+                            previous: t.previous.clone(),
+                            current: t.current.clone(),
+                            value: t.value,
+                            at: evaluation.at,
+                            instance: instance.clone(),
+                        })
+                    })
+                    .collect();
                 if !history.is_empty()
                     && let Err(error) = store.append_history(&history).await
                 {

@@ -152,7 +152,7 @@ macro_rules! on_pool {
 mod rule_groups;
 mod rules;
 pub use rule_groups::{RuleGroupWriteError, StoredRuleGroup};
-pub use rules::{HistoryEntry, HistoryQuery};
+pub use rules::{HistoryEntry, HistoryQuery, RuleStateRow};
 
 /// A row as the upserts bind it: key, its last-writer-wins time, expiry, protobuf bytes.
 type UpsertRow<'a> = (&'a str, i64, i64, &'a [u8]);

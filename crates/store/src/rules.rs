@@ -32,6 +32,17 @@ pub struct HistoryEntry {
     pub instance: String,
 }
 
+/// One rule's state to store.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleStateRow<'a> {
+    /// The rule's stable key.
+    pub rule_key: &'a str,
+    /// Its alerts as the ruler serialises them.
+    pub data: &'a str,
+    /// The evaluation that produced them: a row is only replaced by a newer one.
+    pub evaluated_at: DateTime<Utc>,
+}
+
 /// Which history rows to return.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryQuery {
@@ -59,19 +70,31 @@ impl Store {
         data: &str,
         evaluated_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.save_rule_states(&[RuleStateRow { rule_key, data, evaluated_at }]).await
+    }
+
+    /// Stores rule states in one transaction, each unless a newer one is there: one commit
+    /// (one sync to disk) for a whole batch of evaluations rather than one per rule.
+    pub async fn save_rule_states(&self, states: &[RuleStateRow<'_>]) -> Result<(), StoreError> {
         let fail = |source| StoreError::Query { operation: "storing rule state", source };
         let sql = "INSERT INTO rule_state (rule_key, updated_at_ns, data) VALUES ($1, $2, $3) \
                    ON CONFLICT (rule_key) DO UPDATE SET updated_at_ns = excluded.updated_at_ns, \
                    data = excluded.data WHERE rule_state.updated_at_ns <= excluded.updated_at_ns";
+        if states.is_empty() {
+            return Ok(());
+        }
         on_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(rule_key)
-                .bind(unix_nanos(evaluated_at))
-                .bind(data)
-                .execute(pool)
-                .await
-                .map(|_| ())
-                .map_err(fail)
+            let mut tx = pool.begin().await.map_err(fail)?;
+            for state in states {
+                sqlx::query(sql)
+                    .bind(state.rule_key)
+                    .bind(unix_nanos(state.evaluated_at))
+                    .bind(state.data)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+            }
+            tx.commit().await.map_err(fail)
         })
     }
 

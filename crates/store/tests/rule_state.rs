@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
-use store::{HistoryEntry, HistoryQuery, Store};
+use store::{HistoryEntry, HistoryQuery, RuleStateRow, Store};
 
 fn postgres_url() -> String {
     std::env::var("KLAXON_TEST_POSTGRES_URL")
@@ -49,6 +49,23 @@ async fn exercise(store: &Store) {
         store.load_rule_states_for(&keys).await.unwrap(),
         vec![("k".into(), "[2]".into())],
         "only the keys asked for, and only those stored"
+    );
+    // A batch is one transaction; each row still loses to a newer stored one.
+    let batch = [
+        RuleStateRow { rule_key: "k", data: "[4]", evaluated_at: at(15) },
+        RuleStateRow { rule_key: "other", data: "[5]", evaluated_at: at(30) },
+        RuleStateRow { rule_key: "third", data: "[6]", evaluated_at: at(30) },
+    ];
+    store.save_rule_states(&batch).await.unwrap();
+    let mut states = store.load_rule_states().await.unwrap();
+    states.sort();
+    assert_eq!(
+        states,
+        vec![
+            ("k".into(), "[2]".into()),
+            ("other".into(), "[5]".into()),
+            ("third".into(), "[6]".into())
+        ]
     );
 
     let entries = vec![
