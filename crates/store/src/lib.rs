@@ -133,7 +133,12 @@ pub const RESOLVED_ALERTS_KEPT: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub enum Store {
     /// A SQLite file.
-    Sqlite(SqlitePool),
+    Sqlite {
+        /// Every table but the alert log: `synchronous=FULL`.
+        pool: SqlitePool,
+        /// One connection with `synchronous=NORMAL`, for [`Store::append_alerts`] only.
+        alert_log: SqlitePool,
+    },
     /// A PostgreSQL server.
     Postgres(PgPool),
 }
@@ -143,7 +148,7 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($pool) => $body,
+            Store::Sqlite { pool: $pool, .. } => $body,
             Store::Postgres($pool) => $body,
         }
     };
@@ -228,6 +233,11 @@ impl Store {
                 source,
             })?;
         }
+        let open_error = |source| StoreError::Open {
+            backend: "sqlite",
+            location: path.display().to_string(),
+            source,
+        };
         // FULL sync: an acknowledged silence must survive power loss too, and silence writes
         // are rare enough that the extra fsync costs nothing noticeable.
         let options = SqliteConnectOptions::new()
@@ -239,18 +249,25 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|source| StoreError::Open {
-                backend: "sqlite",
-                location: path.display().to_string(),
-                source,
-            })?;
+            .map_err(open_error)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { backend: "sqlite", source })?;
-        Ok(Store::Sqlite(pool))
+        // NORMAL sync for the alert log only: in WAL mode a commit is then durable against a
+        // crash or kill of the process (the WAL is in the OS's page cache) but not against
+        // power loss, and it saves the fsync per group commit that dominated ingest. Alerts
+        // are re-sent by Prometheus every evaluation anyway; silences and the notification
+        // log, which nobody re-sends, keep FULL.
+        let alert_log = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .await
+            .map_err(open_error)?;
+        Ok(Store::Sqlite { pool, alert_log })
     }
 
     /// Connects to PostgreSQL and migrates the database's default schema.
@@ -307,7 +324,7 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            Store::Sqlite { .. } => "sqlite",
             Store::Postgres(_) => "postgres",
         }
     }
@@ -344,7 +361,7 @@ impl Store {
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let chunks: Vec<&[UpsertRow<'_>]> = match self {
             Store::Postgres(_) => rows.chunks(UPSERT_CHUNK_ROWS).collect(),
-            Store::Sqlite(_) => {
+            Store::Sqlite { .. } => {
                 let whole = rows.chunks_exact(SQLITE_UPSERT_CHUNK_ROWS);
                 let rest = whole.remainder();
                 whole.chain(rest.chunks(1)).collect()
@@ -457,9 +474,14 @@ impl Store {
         let fail = |source| StoreError::Query { operation: "appending alerts", source };
         let body = alert_log::encode(alerts);
         let sql = "INSERT INTO alert_log (body) VALUES ($1)";
-        on_pool!(self, pool => {
-            sqlx::query(sql).bind(&body[..]).execute(pool).await.map_err(fail)?;
-        });
+        match self {
+            Store::Sqlite { alert_log, .. } => {
+                sqlx::query(sql).bind(&body[..]).execute(alert_log).await.map_err(fail)?;
+            }
+            Store::Postgres(pool) => {
+                sqlx::query(sql).bind(&body[..]).execute(pool).await.map_err(fail)?;
+            }
+        }
         Ok(())
     }
 
@@ -591,7 +613,13 @@ impl Store {
 
     /// Waits for open connections to finish and closes the pool.
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match self {
+            Store::Sqlite { pool, alert_log } => {
+                alert_log.close().await;
+                pool.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
