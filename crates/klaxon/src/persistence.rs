@@ -117,7 +117,7 @@ impl Persistence {
         drop(log);
         let restored = alerts.len();
         let now = app.now();
-        let stored = app.alerts.put(alerts, now);
+        let stored = app.alerts.put_fingerprinted(alerts, now);
         app.alerts_accepted(&stored, now);
         // They came from the store: nothing to write back.
         app.durable.take();
