@@ -43,6 +43,10 @@ pub const SQLITE_FILE_NAME: &str = "klaxon.db";
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite allows one writer at a time; a few connections let reads proceed meanwhile.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// The alert-log connection's page cache (a negative `cache_size` is KiB). Appends touch
+/// only the rightmost pages, while the default 2 MiB would fill up with written blobs and
+/// stay resident.
+const ALERT_LOG_CACHE_KIB: &str = "-256";
 /// PostgreSQL connections per process.
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 /// How long to wait for a pooled connection before failing the operation.
@@ -264,7 +268,11 @@ impl Store {
         let alert_log = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .connect_with(
+                options
+                    .synchronous(SqliteSynchronous::Normal)
+                    .pragma("cache_size", ALERT_LOG_CACHE_KIB),
+            )
             .await
             .map_err(open_error)?;
         Ok(Store::Sqlite { pool, alert_log })
@@ -468,11 +476,22 @@ impl Store {
     /// replaced, so this is as durable as [`Store::upsert_alerts`] at a fraction of the work;
     /// [`Store::load_alerts`] reads the log after the table and keeps the newest copy.
     pub async fn append_alerts(&self, alerts: &[Arc<Alert>]) -> Result<(), StoreError> {
+        self.append_alerts_reusing(alerts, &mut Vec::new()).await
+    }
+
+    /// [`Store::append_alerts`], encoding into `buffer` (its contents are replaced): a writer
+    /// passing the same buffer every time allocates and faults in the commit's memory once.
+    pub async fn append_alerts_reusing(
+        &self,
+        alerts: &[Arc<Alert>],
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         if alerts.is_empty() {
             return Ok(());
         }
         let fail = |source| StoreError::Query { operation: "appending alerts", source };
-        let body = alert_log::encode(alerts);
+        alert_log::encode_into(alerts, buffer);
+        let body = &*buffer;
         let sql = "INSERT INTO alert_log (body) VALUES ($1)";
         match self {
             Store::Sqlite { alert_log, .. } => {
