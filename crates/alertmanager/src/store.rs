@@ -42,11 +42,24 @@ impl AlertStore {
     /// fingerprint when their time ranges overlap, as Alertmanager's memory provider does.
     /// Returns the stored copies, in input order: what the dispatcher must see.
     pub fn put(&self, alerts: Vec<Alert>, now: DateTime<Utc>) -> Vec<Arc<Alert>> {
+        self.put_fingerprinted(alerts, now).0
+    }
+
+    /// [`AlertStore::put`], also returning each stored alert's fingerprint (same order), so
+    /// that callers routing the alerts do not hash every label set again.
+    pub fn put_fingerprinted(
+        &self,
+        alerts: Vec<Alert>,
+        now: DateTime<Utc>,
+    ) -> (Vec<Arc<Alert>>, Vec<Fingerprint>) {
         let mut stored = self.alerts.write().expect("alert store lock poisoned");
         stored.reserve(alerts.len());
         let mut result = Vec::with_capacity(alerts.len());
+        let mut fingerprints = Vec::with_capacity(alerts.len());
         for alert in alerts {
-            match stored.entry(alert.fingerprint()) {
+            let fingerprint = alert.fingerprint();
+            fingerprints.push(fingerprint);
+            match stored.entry(fingerprint) {
                 Entry::Occupied(mut entry) => {
                     let replacement = if overlaps(entry.get(), &alert) {
                         Arc::new(entry.get().merge(&alert, now))
@@ -63,7 +76,7 @@ impl AlertStore {
                 }
             }
         }
-        result
+        (result, fingerprints)
     }
 
     /// The alert with this fingerprint, if stored.

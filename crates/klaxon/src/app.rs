@@ -190,13 +190,17 @@ impl App {
     }
 
     /// Hands accepted alerts (the store's copies) to the inhibitor and the dispatcher.
-    pub fn alerts_accepted(&self, stored: &[Arc<model::Alert>], now: DateTime<Utc>) {
+    pub fn alerts_accepted(
+        &self,
+        (stored, fingerprints): &(Vec<Arc<model::Alert>>, Vec<model::Fingerprint>),
+        now: DateTime<Utc>,
+    ) {
         let mut inhibitor = self.inhibitor();
         for alert in stored {
             inhibitor.observe(alert);
         }
         drop(inhibitor);
-        self.dispatch.insert(stored, now);
+        self.dispatch.insert(stored, fingerprints, now);
         self.durable.alerts(stored);
     }
 

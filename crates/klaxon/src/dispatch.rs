@@ -15,7 +15,7 @@ use alertmanager::nflog::nflogpb::{Entry, Receiver};
 use alertmanager::notify::stages::DedupHashes;
 use alertmanager::notify::{NotifyEnv, NotifyEvent};
 use chrono::{DateTime, Utc};
-use model::{Alert, LabelSet};
+use model::{Alert, Fingerprint, LabelSet};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -59,14 +59,17 @@ impl Dispatch {
     }
 
     /// Routes stored alerts into their groups and wakes the driver for new timers.
-    pub fn insert(&self, alerts: &[Arc<Alert>], now: DateTime<Utc>) {
+    /// `fingerprints` are the alerts' own, in the same order.
+    pub fn insert(&self, alerts: &[Arc<Alert>], fingerprints: &[Fingerprint], now: DateTime<Utc>) {
+        debug_assert_eq!(alerts.len(), fingerprints.len());
         let mut state = self.lock();
-        for alert in alerts {
-            // Measured only, never decided on: the dispatcher itself takes `now`.
-            let started = std::time::Instant::now();
-            state.dispatcher.insert(alert, now);
-            self.processing.observe(started.elapsed());
+        // Measured only, never decided on: the dispatcher itself takes `now`. One clock read
+        // per batch rather than two per alert; the summary's sum and count come out the same.
+        let started = std::time::Instant::now();
+        for (alert, &fingerprint) in alerts.iter().zip(fingerprints) {
+            state.dispatcher.insert_fingerprinted(alert, fingerprint, now);
         }
+        self.processing.observe_many(started.elapsed(), alerts.len() as u64);
         drop(state);
         self.wake.notify_one();
     }

@@ -52,6 +52,8 @@ const MERGED_QUEUE: usize = 1024;
 
 /// Bound on one maintenance or shutdown write, so a hung database cannot stall shutdown.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest alert-log buffer the writer keeps between commits (about 3000 alerts' worth).
+const BLOB_KEPT_BYTES: usize = 1 << 20;
 /// How long `POST /api/v2/alerts` waits for its alerts to be stored before answering 500.
 const ALERTS_STORED_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause before retrying a failed write of queued alerts and notification-log entries.
@@ -117,7 +119,7 @@ impl Persistence {
         drop(log);
         let restored = alerts.len();
         let now = app.now();
-        let stored = app.alerts.put(alerts, now);
+        let stored = app.alerts.put_fingerprinted(alerts, now);
         app.alerts_accepted(&stored, now);
         // They came from the store: nothing to write back.
         app.durable.take();
@@ -134,10 +136,16 @@ impl Persistence {
     pub fn spawn_writer(self: &Arc<Self>, app: Arc<App>) {
         let persistence = self.clone();
         tokio::spawn(async move {
+            let mut blob = Vec::new();
             loop {
                 app.durable.woken().await;
                 while let Some(batch) = app.durable.take() {
-                    let alerts = persistence.store.append_alerts(&batch.alerts).await;
+                    let alerts =
+                        persistence.store.append_alerts_reusing(&batch.alerts, &mut blob).await;
+                    // A burst's buffer is not kept for the quiet that follows.
+                    if blob.capacity() > BLOB_KEPT_BYTES {
+                        blob = Vec::new();
+                    }
                     let nflog = match alerts {
                         Ok(_) if !batch.nflog.is_empty() => {
                             persistence.store.upsert_nflog(&batch.nflog).await.map(|_| ())

@@ -466,6 +466,6 @@ fn receive(app: &App, alerts: &[OutgoingAlert]) {
     let resolved = converted.len() as u64 - firing;
     app.metrics.alerts_received.with_label_values(&["firing", "v2"]).inc_by(firing);
     app.metrics.alerts_received.with_label_values(&["resolved", "v2"]).inc_by(resolved);
-    let stored = app.alerts.put(converted, now);
+    let stored = app.alerts.put_fingerprinted(converted, now);
     app.alerts_accepted(&stored, now);
 }

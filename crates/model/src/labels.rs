@@ -388,14 +388,19 @@ where
 {
     let mut sorted: Vec<(K, V)> = pairs.into_iter().collect();
     sorted.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
-    let mut unique: Vec<(K, V)> = Vec::with_capacity(sorted.len());
-    for pair in sorted {
-        match unique.last_mut() {
-            Some(last) if last.0.as_ref() == pair.0.as_ref() => *last = pair,
-            _ => unique.push(pair),
+    // Compacts in place (the API hands over a vector already): every pair is kept unless
+    // the next one has the same name. Positions `kept..read` hold pairs already dealt with.
+    let mut kept = 0;
+    for read in 0..sorted.len() {
+        let superseded =
+            sorted.get(read + 1).is_some_and(|next| next.0.as_ref() == sorted[read].0.as_ref());
+        if !superseded {
+            sorted.swap(kept, read);
+            kept += 1;
         }
     }
-    unique
+    sorted.truncate(kept);
+    sorted
 }
 
 /// Appends `number` as exactly `width` lowercase hex digits. Hand-rolled: label sets are built

@@ -1,8 +1,9 @@
 //! Store-level benchmark: the CPU the process spends per alert to store accepted alerts the
 //! way the writer does (one `append_alerts` per group commit), against the earlier way (one
-//! `upsert_alerts` per commit), on SQLite. Prints one JSON line per way. A third way appends
-//! over one connection with `synchronous=NORMAL` (durable against a process kill, not power
-//! loss), which the store does not do: it prices the fsync per commit.
+//! `upsert_alerts` per commit), on SQLite. Prints one JSON line per way. The store appends
+//! over its own `synchronous=NORMAL` connection (durable against a process kill, not power
+//! loss); a third way appends with `synchronous=FULL`, as silences are written, which prices
+//! the fsync per commit.
 //!
 //! ```sh
 //! cargo run --release -p store --example alert_append -- 33000 200
@@ -67,18 +68,20 @@ async fn main() {
     let count: usize = args.next().map_or(33_000, |a| a.parse().expect("alert count"));
     let per_commit: usize = args.next().map_or(200, |a| a.parse().expect("alerts per commit"));
     let alerts = alerts(count);
-    for way in ["append", "upsert", "append_normal_sync"] {
+    for way in ["append", "upsert", "append_full_sync"] {
         let dir =
             std::env::temp_dir().join(format!("klaxon-alert-append-{}-{way}", std::process::id()));
         let mut store = Store::open("", &dir).await.expect("open sqlite");
-        if way == "append_normal_sync" {
-            store.close().await;
+        if way == "append_full_sync" {
+            let Store::Sqlite { pool, alert_log } = store else { unreachable!("opened sqlite") };
+            alert_log.close().await;
             let options = SqliteConnectOptions::new()
                 .filename(dir.join(store::SQLITE_FILE_NAME))
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal);
-            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options);
-            store = Store::Sqlite(pool.await.expect("reopen sqlite"));
+                .synchronous(SqliteSynchronous::Full);
+            let alert_log = SqlitePoolOptions::new().max_connections(1).connect_with(options);
+            let alert_log = alert_log.await.expect("reopen sqlite");
+            store = Store::Sqlite { pool, alert_log };
         }
         let (cpu, wall) = (cpu_seconds(), Instant::now());
         for commit in alerts.chunks(per_commit) {

@@ -18,20 +18,29 @@ use prost::encoding::{decode_varint, encode_varint};
 const VERSION: u8 = 1;
 
 /// The blob for `alerts`, in order.
-pub(crate) fn encode(alerts: &[Arc<Alert>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + alerts.iter().map(|a| estimated_len(a)).sum::<usize>());
+#[cfg(test)]
+fn encode(alerts: &[Arc<Alert>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(alerts, &mut out);
+    out
+}
+
+/// Replaces `out`'s contents with the blob for `alerts`, in order; a buffer kept from one
+/// commit to the next is allocated once, not per commit.
+pub(crate) fn encode_into(alerts: &[Arc<Alert>], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(1 + alerts.iter().map(|a| estimated_len(a)).sum::<usize>());
     out.push(VERSION);
     for alert in alerts {
-        put_labels(&mut out, &alert.labels);
-        put_labels(&mut out, &alert.annotations);
-        put_time(&mut out, alert.starts_at);
-        put_time(&mut out, alert.ends_at);
-        put_bytes(&mut out, alert.generator_url.as_bytes());
-        put_signed(&mut out, alert.updated_at.timestamp());
-        encode_varint(u64::from(alert.updated_at.timestamp_subsec_nanos()), &mut out);
+        put_labels(out, &alert.labels);
+        put_labels(out, &alert.annotations);
+        put_time(out, alert.starts_at);
+        put_time(out, alert.ends_at);
+        put_bytes(out, alert.generator_url.as_bytes());
+        put_signed(out, alert.updated_at.timestamp());
+        encode_varint(u64::from(alert.updated_at.timestamp_subsec_nanos()), out);
         out.push(u8::from(alert.timeout));
     }
-    out
 }
 
 /// The alerts a blob holds, in order; `None` when it is not one [`encode`] wrote.

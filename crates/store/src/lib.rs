@@ -43,6 +43,10 @@ pub const SQLITE_FILE_NAME: &str = "klaxon.db";
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite allows one writer at a time; a few connections let reads proceed meanwhile.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// The alert-log connection's page cache (a negative `cache_size` is KiB). Appends touch
+/// only the rightmost pages, while the default 2 MiB would fill up with written blobs and
+/// stay resident.
+const ALERT_LOG_CACHE_KIB: &str = "-256";
 /// PostgreSQL connections per process.
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 /// How long to wait for a pooled connection before failing the operation.
@@ -133,7 +137,12 @@ pub const RESOLVED_ALERTS_KEPT: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub enum Store {
     /// A SQLite file.
-    Sqlite(SqlitePool),
+    Sqlite {
+        /// Every table but the alert log: `synchronous=FULL`.
+        pool: SqlitePool,
+        /// One connection with `synchronous=NORMAL`, for [`Store::append_alerts`] only.
+        alert_log: SqlitePool,
+    },
     /// A PostgreSQL server.
     Postgres(PgPool),
 }
@@ -143,7 +152,7 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($pool) => $body,
+            Store::Sqlite { pool: $pool, .. } => $body,
             Store::Postgres($pool) => $body,
         }
     };
@@ -228,6 +237,11 @@ impl Store {
                 source,
             })?;
         }
+        let open_error = |source| StoreError::Open {
+            backend: "sqlite",
+            location: path.display().to_string(),
+            source,
+        };
         // FULL sync: an acknowledged silence must survive power loss too, and silence writes
         // are rare enough that the extra fsync costs nothing noticeable.
         let options = SqliteConnectOptions::new()
@@ -239,18 +253,29 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(SQLITE_MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|source| StoreError::Open {
-                backend: "sqlite",
-                location: path.display().to_string(),
-                source,
-            })?;
+            .map_err(open_error)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { backend: "sqlite", source })?;
-        Ok(Store::Sqlite(pool))
+        // NORMAL sync for the alert log only: in WAL mode a commit is then durable against a
+        // crash or kill of the process (the WAL is in the OS's page cache) but not against
+        // power loss, and it saves the fsync per group commit that dominated ingest. Alerts
+        // are re-sent by Prometheus every evaluation anyway; silences and the notification
+        // log, which nobody re-sends, keep FULL.
+        let alert_log = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(
+                options
+                    .synchronous(SqliteSynchronous::Normal)
+                    .pragma("cache_size", ALERT_LOG_CACHE_KIB),
+            )
+            .await
+            .map_err(open_error)?;
+        Ok(Store::Sqlite { pool, alert_log })
     }
 
     /// Connects to PostgreSQL and migrates the database's default schema.
@@ -307,7 +332,7 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            Store::Sqlite { .. } => "sqlite",
             Store::Postgres(_) => "postgres",
         }
     }
@@ -344,7 +369,7 @@ impl Store {
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let chunks: Vec<&[UpsertRow<'_>]> = match self {
             Store::Postgres(_) => rows.chunks(UPSERT_CHUNK_ROWS).collect(),
-            Store::Sqlite(_) => {
+            Store::Sqlite { .. } => {
                 let whole = rows.chunks_exact(SQLITE_UPSERT_CHUNK_ROWS);
                 let rest = whole.remainder();
                 whole.chain(rest.chunks(1)).collect()
@@ -451,15 +476,31 @@ impl Store {
     /// replaced, so this is as durable as [`Store::upsert_alerts`] at a fraction of the work;
     /// [`Store::load_alerts`] reads the log after the table and keeps the newest copy.
     pub async fn append_alerts(&self, alerts: &[Arc<Alert>]) -> Result<(), StoreError> {
+        self.append_alerts_reusing(alerts, &mut Vec::new()).await
+    }
+
+    /// [`Store::append_alerts`], encoding into `buffer` (its contents are replaced): a writer
+    /// passing the same buffer every time allocates and faults in the commit's memory once.
+    pub async fn append_alerts_reusing(
+        &self,
+        alerts: &[Arc<Alert>],
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         if alerts.is_empty() {
             return Ok(());
         }
         let fail = |source| StoreError::Query { operation: "appending alerts", source };
-        let body = alert_log::encode(alerts);
+        alert_log::encode_into(alerts, buffer);
+        let body = &*buffer;
         let sql = "INSERT INTO alert_log (body) VALUES ($1)";
-        on_pool!(self, pool => {
-            sqlx::query(sql).bind(&body[..]).execute(pool).await.map_err(fail)?;
-        });
+        match self {
+            Store::Sqlite { alert_log, .. } => {
+                sqlx::query(sql).bind(&body[..]).execute(alert_log).await.map_err(fail)?;
+            }
+            Store::Postgres(pool) => {
+                sqlx::query(sql).bind(&body[..]).execute(pool).await.map_err(fail)?;
+            }
+        }
         Ok(())
     }
 
@@ -591,7 +632,13 @@ impl Store {
 
     /// Waits for open connections to finish and closes the pool.
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match self {
+            Store::Sqlite { pool, alert_log } => {
+                alert_log.close().await;
+                pool.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

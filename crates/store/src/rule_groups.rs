@@ -104,7 +104,7 @@ impl Store {
         // SQLite takes the write lock up front: a read-then-write transaction that another
         // writer overtakes fails (SQLITE_BUSY_SNAPSHOT) instead of waiting.
         let begin = match self {
-            Store::Sqlite(_) => "BEGIN IMMEDIATE",
+            Store::Sqlite { .. } => "BEGIN IMMEDIATE",
             Store::Postgres(_) => "BEGIN",
         };
         let version: i64 = on_pool!(self, pool => {

@@ -350,7 +350,7 @@ async fn corrupt_alert_log(scratch: &Scratch) {
     let sql = "INSERT INTO alert_log (body) VALUES ($1)";
     let garbage = &b"\x01\x05"[..];
     match &scratch.store {
-        Store::Sqlite(pool) => sqlx::query(sql).bind(garbage).execute(pool).await.map(drop),
+        Store::Sqlite { pool, .. } => sqlx::query(sql).bind(garbage).execute(pool).await.map(drop),
         Store::Postgres(pool) => sqlx::query(sql).bind(garbage).execute(pool).await.map(drop),
     }
     .unwrap();

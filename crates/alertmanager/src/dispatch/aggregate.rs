@@ -117,6 +117,17 @@ impl Dispatcher {
 
     /// Puts an alert (the store's current copy) in every group its routes give it.
     pub fn insert(&mut self, alert: &Arc<Alert>, now: DateTime<Utc>) {
+        self.insert_fingerprinted(alert, alert.fingerprint(), now);
+    }
+
+    /// [`Dispatcher::insert`] for an alert whose fingerprint the caller already has.
+    pub fn insert_fingerprinted(
+        &mut self,
+        alert: &Arc<Alert>,
+        fingerprint: Fingerprint,
+        now: DateTime<Utc>,
+    ) {
+        debug_assert_eq!(fingerprint, alert.fingerprint());
         for route in self.route.matching(&alert.labels) {
             let id = GroupId { route: route.index, labels: route.group_fingerprint(&alert.labels) };
             let group = self.groups.entry(id).or_insert_with(|| {
@@ -135,7 +146,7 @@ impl Dispatcher {
                     in_flight: false,
                 }
             });
-            group.alerts.insert(alert.fingerprint(), Arc::clone(alert));
+            group.alerts.insert(fingerprint, Arc::clone(alert));
             // An alert that started long enough ago is flushed at once, which is what makes a
             // restart or reload announce old alerts without waiting again.
             let waited = add(alert.starts_at.to_utc(), group.route.options.group_wait);

@@ -21,16 +21,24 @@ pub(crate) async fn post_alerts(
     State(app): State<Arc<App>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Checking the body's UTF-8 once lets the parser take every string as is; it would
+    // otherwise validate each one. A body that is not UTF-8 goes the checking way, for the
+    // same error.
+    let parsed = match std::str::from_utf8(&body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&body),
+    };
     let postable: Vec<PostableAlert<'_>> =
-        serde_json::from_slice(&body).map_err(|error| ApiError::unparseable("alerts", error))?;
+        parsed.map_err(|error| ApiError::unparseable("alerts", error))?;
     check_schema(&postable)?;
     let now = app.now();
     let resolve_timeout = app.config.load().config.global.resolve_timeout;
     let mut valid = Vec::with_capacity(postable.len());
     let mut reasons = Vec::new();
     let (mut firing, mut resolved) = (0, 0);
+    let mut generator_urls = GeneratorUrls::default();
     for alert in postable {
-        let alert = with_defaults(&app, alert, now, resolve_timeout);
+        let alert = with_defaults(&app, &mut generator_urls, alert, now, resolve_timeout);
         if alert.ends_at > now {
             firing += 1;
         } else {
@@ -44,7 +52,7 @@ pub(crate) async fn post_alerts(
     app.metrics.alerts_received.with_label_values(&["firing", "v2"]).inc_by(firing);
     app.metrics.alerts_received.with_label_values(&["resolved", "v2"]).inc_by(resolved);
     app.metrics.alerts_invalid.with_label_values(&["v2"]).inc_by(reasons.len() as u64);
-    let stored = app.alerts.put(valid, now);
+    let stored = app.alerts.put_fingerprinted(valid, now);
     app.alerts_accepted(&stored, now);
     if !reasons.is_empty() {
         return Err(ApiError::BadRequest(reasons.join("; ")));
@@ -92,6 +100,7 @@ fn is_request_uri(text: &str) -> bool {
 /// end is now plus `resolve_timeout` and marks the alert as timing out; empty labels go.
 fn with_defaults(
     app: &App,
+    generator_urls: &mut GeneratorUrls,
     alert: PostableAlert<'_>,
     now: DateTime<Utc>,
     resolve_timeout: std::time::Duration,
@@ -105,14 +114,31 @@ fn with_defaults(
         ),
     };
     let generator_url = alert.generator_url.as_ref().map(AsRef::as_ref).unwrap_or("");
+    let generator_url = generator_urls.shared(app, generator_url);
     Alert {
         labels: LabelSet::from_pairs_without_empty_values(alert.labels.unwrap_or_default().0),
         annotations: LabelSet::from_pairs(alert.annotations.unwrap_or_default().0),
         starts_at,
         ends_at,
-        generator_url: app.alerts.intern_generator_url(generator_url),
+        generator_url,
         updated_at: now,
         timeout,
+    }
+}
+
+/// The shared copy of the last generator URL a batch used: alerts of one batch mostly come
+/// from one source, and asking the store's interner takes a lock and a hash per alert.
+#[derive(Default)]
+struct GeneratorUrls {
+    last: Option<Arc<str>>,
+}
+
+impl GeneratorUrls {
+    fn shared(&mut self, app: &App, url: &str) -> Arc<str> {
+        match &self.last {
+            Some(shared) if **shared == *url => shared.clone(),
+            _ => self.last.insert(app.alerts.intern_generator_url(url)).clone(),
+        }
     }
 }
 

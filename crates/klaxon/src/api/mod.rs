@@ -15,6 +15,7 @@ mod error;
 mod groups;
 mod history;
 mod query;
+mod rfc3339;
 mod ruler;
 mod rules;
 mod silences;
