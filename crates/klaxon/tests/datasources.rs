@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::rules::Process;
-use crate::support::{Implementation, ScratchDir, Server, request, require_program};
+use crate::support::{Implementation, ScratchDir, Server, request, require_program, wait_for_json};
 
 const PROMETHEUS_ADDRESS: &str = "127.0.0.231:19090";
 const SILENT_ADDRESS: &str = "127.0.0.233:19099";
@@ -124,29 +124,6 @@ async fn wait_ready(scratch: &ScratchDir, ready: reqwest::RequestBuilder) {
     }
 }
 
-/// Polls `url` until `found` accepts the JSON answer, or fails with the server log.
-async fn wait_for(
-    client: &reqwest::Client,
-    server: &Server,
-    url: &str,
-    what: &str,
-    mut found: impl FnMut(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let body = request(client, "GET", url, None).await.json().unwrap_or(Value::Null);
-        if found(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: last answer {body}\nlog:\n{}",
-            server.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn rule_of<'a>(body: &'a Value, uid: &str) -> Option<&'a Value> {
     body["data"]["groups"]
         .as_array()?
@@ -219,12 +196,13 @@ async fn named_datasources_with_basic_auth_timeouts_and_reload() {
         ],
     );
     let rules_url = format!("{}/api/v1/rules", klaxon.url);
-    let body = wait_for(&client, &klaxon, &rules_url, "authed firing, rejected failing", |b| {
-        firing(b, "authed")
-            && last_error(b, "rejected").contains("401")
-            && rule_of(b, "RuleFileAuthed").is_some_and(|r| r["state"] == "firing")
-    })
-    .await;
+    let body =
+        wait_for_json(&client, &klaxon, &rules_url, "authed firing, rejected failing", |b| {
+            firing(b, "authed")
+                && last_error(b, "rejected").contains("401")
+                && rule_of(b, "RuleFileAuthed").is_some_and(|r| r["state"] == "firing")
+        })
+        .await;
     let rejected = rule_of(&body, "rejected").unwrap();
     assert_eq!(rejected["health"], "error", "{body}");
     assert!(!firing(&body, "rejected") && has(&body, "rejected", "Error"), "{body}");
@@ -235,7 +213,7 @@ async fn named_datasources_with_basic_auth_timeouts_and_reload() {
     let log = klaxon.log_text();
     assert!(!log.contains(PASSWORD) && !log.contains("wrong password"), "secrets logged:\n{log}");
 
-    let body = wait_for(&client, &klaxon, &rules_url, "stalled times out", |b| {
+    let body = wait_for_json(&client, &klaxon, &rules_url, "stalled times out", |b| {
         !last_error(b, "stalled").is_empty()
     })
     .await;
@@ -266,7 +244,7 @@ async fn named_datasources_with_basic_auth_timeouts_and_reload() {
     std::fs::write(&datasources, datasources_file(PASSWORD)).unwrap();
     let reload = request(&client, "POST", &format!("{}/-/reload", klaxon.url), None).await;
     assert_eq!(reload.status, 200, "{}", reload.text);
-    wait_for(&client, &klaxon, &rules_url, "rejected fires after the fix", |b| {
+    wait_for_json(&client, &klaxon, &rules_url, "rejected fires after the fix", |b| {
         firing(b, "rejected") && firing(b, "authed")
     })
     .await;
@@ -397,11 +375,14 @@ async fn tls_ca_and_skip_verify_of_named_datasources() {
     );
     let http = reqwest::Client::new();
     let rules_url = format!("{}/api/v1/rules", klaxon.url);
-    let body =
-        wait_for(&http, &klaxon, &rules_url, "CA and skip-verify fire, system roots fail", |b| {
-            firing(b, "authed") && firing(b, "rejected") && !last_error(b, "stalled").is_empty()
-        })
-        .await;
+    let body = wait_for_json(
+        &http,
+        &klaxon,
+        &rules_url,
+        "CA and skip-verify fire, system roots fail",
+        |b| firing(b, "authed") && firing(b, "rejected") && !last_error(b, "stalled").is_empty(),
+    )
+    .await;
     let refused = last_error(&body, "stalled");
     assert!(refused.to_lowercase().contains("certificate"), "{refused}");
     assert!(!firing(&body, "stalled"), "{body}");

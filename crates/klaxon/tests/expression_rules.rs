@@ -4,11 +4,11 @@
 //! and provisioning files (loaded at start; errors name file, line and field).
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Implementation, PostgresSchema, ScratchDir, Server, request};
+use crate::support::{Implementation, PostgresSchema, ScratchDir, Server, request, wait_for_json};
 
 const RECEIVER_CONFIG: &str = "route: {receiver: r}\nreceivers: [{name: r}]\n";
 
@@ -59,30 +59,6 @@ async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Polls `url` until `found` accepts the JSON answer, or fails with the server log.
-async fn wait_for(
-    client: &reqwest::Client,
-    server: &Server,
-    url: &str,
-    what: &str,
-    mut found: impl FnMut(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let reply = request(client, "GET", url, None).await;
-        let body = reply.json().unwrap_or(Value::Null);
-        if found(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: last answer {body}\nlog:\n{}",
-            server.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn v2_alert<'a>(alerts: &'a Value, name: &str) -> Option<&'a Value> {
     alerts.as_array()?.iter().find(|a| a["labels"]["alertname"] == name)
 }
@@ -105,7 +81,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
     let client = reqwest::Client::new();
     let rules = format!("{}/api/ruler/grafana/api/v1/rules", klaxon.url);
     // The listener opens before the generator has started.
-    wait_for(&client, &klaxon, &rules, "the rules API", |b| {
+    wait_for_json(&client, &klaxon, &rules, "the rules API", |b| {
         b.is_object() && b.get("message").is_none()
     })
     .await;
@@ -124,7 +100,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
             .await;
     assert_eq!((status, &body["version"]), (202, &json!(1)), "{body}");
 
-    let v1 = wait_for(
+    let v1 = wait_for_json(
         &client,
         &klaxon,
         &format!("{}/api/v1/alerts", klaxon.url),
@@ -145,7 +121,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
     assert_eq!(alert["grafanaState"], "Alerting");
     assert_eq!(alert["annotations"]["summary"], "example-b is down");
     assert_eq!(alert["annotations"]["description"], "last 0, condition 1");
-    let v2 = wait_for(
+    let v2 = wait_for_json(
         &client,
         &klaxon,
         &format!("{}/api/v2/alerts", klaxon.url),
@@ -186,7 +162,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
         .json()
         .unwrap();
     assert_eq!(versions.as_array().map(Vec::len), Some(2));
-    wait_for(
+    wait_for_json(
         &client,
         &klaxon,
         &format!("{}/api/v2/alerts", klaxon.url),
@@ -212,7 +188,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
     }]});
     let (status, body) = post(&client, &format!("{rules}/ops"), &nothing, None).await;
     assert_eq!(status, 202, "{body}");
-    let v2 = wait_for(
+    let v2 = wait_for_json(
         &client,
         &klaxon,
         &format!("{}/api/v2/alerts", klaxon.url),
@@ -227,7 +203,7 @@ async fn expression_rules_through_the_api_fire_update_and_delete() {
 
     let reply = request(&client, "DELETE", &format!("{rules}/ops/availability"), None).await;
     assert_eq!(reply.status, 202, "{}", reply.text);
-    wait_for(
+    wait_for_json(
         &client,
         &klaxon,
         &format!("{}/api/v2/alerts", klaxon.url),
@@ -282,7 +258,7 @@ async fn provisioning_files_load_and_errors_name_file_line_and_field() {
         &[&format!("--rules.provisioning={}", good.display()), "--rules.tick-interval=1s"],
     );
     let client = reqwest::Client::new();
-    let v2 = wait_for(
+    let v2 = wait_for_json(
         &client,
         &klaxon,
         &format!("{}/api/v2/alerts", klaxon.url),
@@ -300,11 +276,17 @@ async fn provisioning_files_load_and_errors_name_file_line_and_field() {
         .unwrap();
     let reply = request(&client, "POST", &format!("{}/-/reload", klaxon.url), None).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    wait_for(&client, &klaxon, &format!("{}/api/v1/alerts", klaxon.url), "the renamed rule", |b| {
-        b["data"]["alerts"]
-            .as_array()
-            .is_some_and(|a| a.len() == 1 && a[0]["labels"]["alertname"] == "ExampleStillDown")
-    })
+    wait_for_json(
+        &client,
+        &klaxon,
+        &format!("{}/api/v1/alerts", klaxon.url),
+        "the renamed rule",
+        |b| {
+            b["data"]["alerts"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && a[0]["labels"]["alertname"] == "ExampleStillDown")
+        },
+    )
     .await;
     drop(klaxon);
 
@@ -411,7 +393,7 @@ groups:
             .find(|a| a["labels"]["room"] == room)
             .and_then(|a| a["grafanaState"].as_str().map(str::to_owned))
     };
-    wait_for(&client, &klaxon, &alerts, "room a firing", |b| {
+    wait_for_json(&client, &klaxon, &alerts, "room a firing", |b| {
         state_of(b, "a").as_deref() == Some("Alerting")
     })
     .await;
@@ -420,7 +402,7 @@ groups:
     let settled = format!(
         "http://{prometheus_address}/api/v1/query?query=max_over_time(klaxon_test_temperature%7Broom%3D%22a%22%7D%5B6s%5D)"
     );
-    wait_for(&client, &klaxon, &settled, "Prometheus at 28 for 6 s", |b| {
+    wait_for_json(&client, &klaxon, &settled, "Prometheus at 28 for 6 s", |b| {
         b["data"]["result"][0]["value"][1] == "28"
     })
     .await;
@@ -429,7 +411,7 @@ groups:
         |body: &Value| body["data"]["groups"][0]["lastEvaluation"].as_str().map(str::to_owned);
     let rules = format!("{}/api/v1/rules", klaxon.url);
     let mut seen = Vec::new();
-    wait_for(&client, &klaxon, &rules, "two evaluations", |b| {
+    wait_for_json(&client, &klaxon, &rules, "two evaluations", |b| {
         if let Some(at) = evaluated(b)
             && !seen.contains(&at)
         {
@@ -446,7 +428,7 @@ groups:
     );
     assert_eq!(state_of(&body, "b"), None, "28 is below the threshold: {body}");
     series.lock().unwrap().insert("a".to_owned(), 20.0);
-    wait_for(&client, &klaxon, &alerts, "room a resolved", |b| {
+    wait_for_json(&client, &klaxon, &alerts, "room a resolved", |b| {
         b["data"]["alerts"].as_array().is_some_and(Vec::is_empty)
     })
     .await;
@@ -481,7 +463,7 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
     let mut instances: Vec<Server> = (1..=2).map(start).collect();
     let client = reqwest::Client::new();
     let first = format!("{}/api/ruler/grafana/api/v1/rules", instances[0].url);
-    wait_for(&client, &instances[0], &first, "the rules API", |b| {
+    wait_for_json(&client, &instances[0], &first, "the rules API", |b| {
         b.is_object() && b.get("message").is_none()
     })
     .await;
@@ -489,7 +471,7 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
         post(&client, &format!("{first}/ops"), &availability_group("page", "last"), None).await;
     assert_eq!(status, 202, "{body}");
     let mut second = &instances[1];
-    wait_for(
+    wait_for_json(
         &client,
         second,
         &format!("{}/api/v1/alerts", second.url),
@@ -502,7 +484,7 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
     )
     .await;
     let history = format!("{}/api/v1/rules/history?rule=InstanceDown", second.url);
-    wait_for(&client, second, &history, "both instances in the history", |b| {
+    wait_for_json(&client, second, &history, "both instances in the history", |b| {
         let mut entries: Vec<(String, String, String)> = b["data"]
             .as_array()
             .into_iter()
@@ -527,7 +509,7 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
     second = &instances[1];
     // Pooled connections to the killed process would fail.
     let client = reqwest::Client::new();
-    let alerts = wait_for(
+    let alerts = wait_for_json(
         &client,
         second,
         &format!("{}/api/v1/alerts", second.url),
@@ -538,7 +520,7 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
     assert_eq!(alerts["data"]["alerts"][0]["grafanaState"], "Alerting");
     let rules = format!("{}/api/v1/rules", second.url);
     let mut seen = Vec::new();
-    wait_for(&client, second, &rules, "two evaluations after the restart", |b| {
+    wait_for_json(&client, second, &rules, "two evaluations after the restart", |b| {
         if let Some(at) = b["data"]["groups"][0]["lastEvaluation"].as_str()
             && !seen.iter().any(|s| s == at)
         {
@@ -551,7 +533,7 @@ async fn api_groups_reach_every_instance_on_shared_postgres() {
     assert_eq!(entries["data"].as_array().map(Vec::len), Some(2), "{entries}");
     let reply = request(&client, "DELETE", &format!("{first}/ops/availability"), None).await;
     assert_eq!(reply.status, 202, "{}", reply.text);
-    wait_for(
+    wait_for_json(
         &client,
         second,
         &format!("{}/api/v1/alerts", second.url),

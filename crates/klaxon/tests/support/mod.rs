@@ -45,6 +45,31 @@ impl Drop for ScratchDir {
 }
 
 /// The path of an external program the test needs; panics (never skips) when it is missing.
+/// Polls `url` on `server` until `found` accepts the JSON answer (within 40 s), or fails
+/// with the last answer and the server's log.
+pub async fn wait_for_json(
+    client: &reqwest::Client,
+    server: &Server,
+    url: &str,
+    what: &str,
+    mut found: impl FnMut(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let body =
+            request(client, "GET", url, None).await.json().unwrap_or(serde_json::Value::Null);
+        if found(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: last answer {body}\nlog:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A fresh PostgreSQL schema with the store's tables on the test database
 /// (`KLAXON_TEST_POSTGRES_URL`, default the local `test` database), for instances that share
 /// one database. Fails loudly without PostgreSQL.

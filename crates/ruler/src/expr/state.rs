@@ -11,7 +11,7 @@
 //!
 //! Sending: Pending is never sent; a firing instance is sent when last sent at least the
 //! resend delay ago, valid until `eval + 4 × max(resend delay, interval)`; a resolved one
-//! at once, then again every resend delay for 15 minutes.
+//! at once, then again every resend delay for 15 minutes (`state/send.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{ExecErrState, NoDataState};
 use super::pipeline::{Outcome, ResultState};
-use crate::alerting::{OutgoingAlert, RESOLVED_RETENTION};
+
+mod send;
 
 /// An instance's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -472,114 +473,6 @@ impl Instances {
         changes.sort_by(|a, b| a.labels.cmp(&b.labels));
         changes
     }
-
-    /// The alerts as they were last sent, for a receiver that lost them (this process's own,
-    /// after a restart). Nothing is marked sent.
-    pub fn alerts_last_sent(&self, settings: &Settings, title: &str) -> Vec<OutgoingAlert> {
-        let mut out: Vec<OutgoingAlert> = self
-            .by_labels
-            .values()
-            .filter_map(|i| {
-                let sent = i.last_sent_at?;
-                if i.state == GrafanaState::Pending {
-                    return None;
-                }
-                let firing = i.state.is_firing();
-                let alertname = if firing { sent_name(i.state) } else { i.sent_alertname.clone() };
-                Some(OutgoingAlert {
-                    labels: outgoing_labels(i, alertname.as_deref(), title),
-                    annotations: outgoing_annotations(i),
-                    starts_at: if firing { i.starts_at } else { i.fired_at.unwrap_or(i.starts_at) },
-                    ends_at: if firing {
-                        settings.ends_at(sent)
-                    } else {
-                        i.resolved_at.unwrap_or(sent)
-                    },
-                    generator_url: String::new(),
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
-    }
-
-    /// The alerts due to be sent after the evaluation at `at`, marked sent; stale
-    /// instances are forgotten once sent.
-    pub fn alerts_to_send(
-        &mut self,
-        at: DateTime<Utc>,
-        settings: &Settings,
-        title: &str,
-        generator_url: &str,
-    ) -> Vec<OutgoingAlert> {
-        let resend = chrono(settings.resend_delay);
-        let retention = chrono(RESOLVED_RETENTION);
-        let mut out = Vec::new();
-        for i in self.by_labels.values_mut() {
-            let newly_resolved =
-                i.resolved_at.is_some_and(|r| i.last_sent_at.is_none_or(|sent| r > sent));
-            let resend_due = i.last_sent_at.is_none_or(|sent| sent + resend <= at);
-            let needed = match i.state {
-                GrafanaState::Pending => false,
-                GrafanaState::Normal => {
-                    newly_resolved
-                        || (resend_due && i.resolved_at.is_some_and(|r| at - r <= retention))
-                }
-                _ => resend_due,
-            };
-            if !needed {
-                continue;
-            }
-            let alertname = match i.state {
-                GrafanaState::Normal => i.sent_alertname.clone(),
-                state => sent_name(state),
-            };
-            let labels = outgoing_labels(i, alertname.as_deref(), title);
-            let annotations = outgoing_annotations(i);
-            let firing = i.state.is_firing();
-            if firing {
-                i.sent_alertname = alertname;
-            }
-            i.last_sent_at = Some(at);
-            out.push(OutgoingAlert {
-                labels,
-                annotations,
-                starts_at: if firing { i.starts_at } else { i.fired_at.unwrap_or(i.starts_at) },
-                ends_at: if firing { settings.ends_at(at) } else { i.resolved_at.unwrap_or(at) },
-                generator_url: generator_url.to_owned(),
-            });
-        }
-        self.by_labels.retain(|_, i| !i.stale);
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
-    }
-}
-
-/// The alert name a firing state is sent under, when not the rule's title.
-fn sent_name(state: GrafanaState) -> Option<String> {
-    match state {
-        GrafanaState::NoData => Some("DatasourceNoData".to_owned()),
-        GrafanaState::Error => Some("DatasourceError".to_owned()),
-        _ => None,
-    }
-}
-
-/// The instance's labels, renamed (with the title as `rulename`) when sent under `alertname`.
-fn outgoing_labels(i: &Instance, alertname: Option<&str>, title: &str) -> LabelSet {
-    match alertname {
-        Some(name) => {
-            i.labels.merged_with(&LabelSet::from_pairs([("alertname", name), ("rulename", title)]))
-        }
-        None => i.labels.clone(),
-    }
-}
-
-/// The instance's annotations, with `grafana_state_reason` when there is a reason.
-fn outgoing_annotations(i: &Instance) -> LabelSet {
-    if i.reason.is_empty() {
-        return i.annotations.clone();
-    }
-    i.annotations.merged_with(&LabelSet::from_pairs([("grafana_state_reason", i.reason.as_str())]))
 }
 
 fn enter(i: &mut Instance, at: DateTime<Utc>, s: &Settings, state: GrafanaState, reason: &str) {
