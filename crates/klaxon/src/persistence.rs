@@ -8,10 +8,12 @@
 //!   write fails the client gets a 500 and the error is logged, so nothing acknowledged can
 //!   be lost, even by SIGKILL right after the answer.
 //! - Accepted alerts and every notification-log entry the pipeline writes are queued in
-//!   [`crate::durable::Outbox`] and stored by one writer task; `POST /api/v2/alerts` is
-//!   answered only once its alerts are stored (group commit: the commit's alerts are appended
-//!   to the alert log as one row), so a restarted instance knows what fired and what
-//!   resolved, and which groups it already notified with which alerts.
+//!   [`crate::durable::Outbox`]; `POST /api/v2/alerts` is answered only once its alerts are
+//!   stored (group commit: the commit's alerts are appended to the alert log as one record,
+//!   on SQLite to the journal beside the database by the waiting requests themselves, on
+//!   PostgreSQL to the `alert_log` table by one writer task, which also stores the
+//!   notification log), so a restarted instance knows what fired and what resolved, and
+//!   which groups it already notified with which alerts.
 //! - Every `--data.maintenance-interval`, and at graceful shutdown, the full silence state,
 //!   the alerts and the notification log are upserted (covering anything that did not come
 //!   through the API), the alert log is folded into the alerts table and expired rows are
@@ -100,6 +102,9 @@ impl Persistence {
             (silences, nflog) = self.load().await?;
         }
         let alerts = if self.persist_alerts {
+            if let Some(journal) = self.store.alert_journal() {
+                app.durable.append_to_journal(journal.clone());
+            }
             self.store.load_alerts().await.map_err(|error| error.to_string())?
         } else {
             app.durable.ignore_alerts();
@@ -122,7 +127,7 @@ impl Persistence {
         let stored = app.alerts.put_fingerprinted(alerts, now);
         app.alerts_accepted(&stored, now);
         // They came from the store: nothing to write back.
-        app.durable.take();
+        app.durable.discard();
         tracing::info!(
             silences = count,
             nflog = entries,
@@ -324,11 +329,14 @@ async fn write_through(
     if persistence.persist_alerts && posts_alerts(request.method(), request.uri().path()) {
         let response = next.run(request).await;
         let queued = app.durable.appended();
-        if app.durable.wait_stored(queued, ALERTS_STORED_TIMEOUT).await {
+        if app.durable.commit_alerts(queued, ALERTS_STORED_TIMEOUT).await {
             return response;
         }
-        tracing::error!(?ALERTS_STORED_TIMEOUT, "Alerts not stored in time; answering 500");
-        let body = Json("storing the alerts timed out".to_owned());
+        tracing::error!(
+            ?ALERTS_STORED_TIMEOUT,
+            "Alerts not stored (write failed or timed out); answering 500"
+        );
+        let body = Json("storing the alerts failed or timed out".to_owned());
         return (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
     }
     if !changes_silences(request.method(), request.uri().path()) {

@@ -1,9 +1,7 @@
 //! Store-level benchmark: the CPU the process spends per alert to store accepted alerts the
-//! way the writer does (one `append_alerts` per group commit), against the earlier way (one
-//! `upsert_alerts` per commit), on SQLite. Prints one JSON line per way. The store appends
-//! over its own `synchronous=NORMAL` connection (durable against a process kill, not power
-//! loss); a third way appends with `synchronous=FULL`, as silences are written, which prices
-//! the fsync per commit.
+//! way the ingest path does (one `append_alerts` per group commit: on SQLite one record in the
+//! alert journal), against the earlier way (one `upsert_alerts` per commit), on SQLite.
+//! Prints one JSON line per way.
 //!
 //! ```sh
 //! cargo run --release -p store --example alert_append -- 33000 200
@@ -16,7 +14,6 @@ use std::time::Instant;
 
 use chrono::Utc;
 use model::{Alert, LabelSet};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use store::Store;
 
 /// User plus system CPU seconds of this process so far (`/proc/self/stat`, in clock ticks of
@@ -68,21 +65,10 @@ async fn main() {
     let count: usize = args.next().map_or(33_000, |a| a.parse().expect("alert count"));
     let per_commit: usize = args.next().map_or(200, |a| a.parse().expect("alerts per commit"));
     let alerts = alerts(count);
-    for way in ["append", "upsert", "append_full_sync"] {
+    for way in ["append", "upsert"] {
         let dir =
             std::env::temp_dir().join(format!("klaxon-alert-append-{}-{way}", std::process::id()));
-        let mut store = Store::open("", &dir).await.expect("open sqlite");
-        if way == "append_full_sync" {
-            let Store::Sqlite { pool, alert_log } = store else { unreachable!("opened sqlite") };
-            alert_log.close().await;
-            let options = SqliteConnectOptions::new()
-                .filename(dir.join(store::SQLITE_FILE_NAME))
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full);
-            let alert_log = SqlitePoolOptions::new().max_connections(1).connect_with(options);
-            let alert_log = alert_log.await.expect("reopen sqlite");
-            store = Store::Sqlite { pool, alert_log };
-        }
+        let store = Store::open("", &dir).await.expect("open sqlite");
         let (cpu, wall) = (cpu_seconds(), Instant::now());
         for commit in alerts.chunks(per_commit) {
             match way {

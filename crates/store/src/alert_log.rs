@@ -29,6 +29,11 @@ fn encode(alerts: &[Arc<Alert>]) -> Vec<u8> {
 /// commit to the next is allocated once, not per commit.
 pub(crate) fn encode_into(alerts: &[Arc<Alert>], out: &mut Vec<u8>) {
     out.clear();
+    append_encoded(alerts, out);
+}
+
+/// Appends the blob for `alerts` to `out` (the journal writes its record header first).
+pub(crate) fn append_encoded(alerts: &[Arc<Alert>], out: &mut Vec<u8>) {
     out.reserve(1 + alerts.iter().map(|a| estimated_len(a)).sum::<usize>());
     out.push(VERSION);
     for alert in alerts {

@@ -9,9 +9,11 @@
 //! uses (`updated_at` for silences, the entry timestamp for the notification log): an upsert
 //! never overwrites a newer row, so instances writing concurrently converge.
 //!
-//! Accepted alerts are appended to a log, one row per group commit in a compact binary
-//! encoding (module `alert_log`), and folded into the `alerts` table (JSON rows, last writer wins
-//! on `updated_at`) by the maintenance snapshot.
+//! Accepted alerts are appended to a log, one record per group commit in a compact binary
+//! encoding (module `alert_log`): on SQLite a journal of plain files beside the database
+//! ([`AlertJournal`]), on PostgreSQL the `alert_log` table that instances share. The
+//! maintenance snapshot folds the log into the `alerts` table (JSON rows, last writer wins on
+//! `updated_at`).
 //!
 //! The SQL is shared between the backends (numbered `$n` placeholders and `ON CONFLICT`
 //! work in both); only the migrations differ, in the blob column type.
@@ -29,8 +31,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+mod alert_journal;
 mod alert_log;
 mod alert_rows;
+
+pub use alert_journal::{AlertJournal, JournalRead};
 mod rows;
 
 pub use rows::unix_nanos;
@@ -43,10 +48,6 @@ pub const SQLITE_FILE_NAME: &str = "klaxon.db";
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite allows one writer at a time; a few connections let reads proceed meanwhile.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
-/// The alert-log connection's page cache (a negative `cache_size` is KiB). Appends touch
-/// only the rightmost pages, while the default 2 MiB would fill up with written blobs and
-/// stay resident.
-const ALERT_LOG_CACHE_KIB: &str = "-256";
 /// PostgreSQL connections per process.
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 /// How long to wait for a pooled connection before failing the operation.
@@ -112,6 +113,15 @@ pub enum StoreError {
         /// The row's key.
         key: String,
     },
+    /// The alert journal could not be opened, written or read.
+    #[error("alert journal {path}: {source}")]
+    Journal {
+        /// The journal's directory.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A PostgreSQL schema name that is not a plain identifier.
     #[error("invalid schema name {0:?}: use lowercase letters, digits and underscores")]
     InvalidSchema(String),
@@ -138,10 +148,10 @@ pub const RESOLVED_ALERTS_KEPT: Duration = Duration::from_secs(3600);
 pub enum Store {
     /// A SQLite file.
     Sqlite {
-        /// Every table but the alert log: `synchronous=FULL`.
+        /// Every table, `synchronous=FULL`.
         pool: SqlitePool,
-        /// One connection with `synchronous=NORMAL`, for [`Store::append_alerts`] only.
-        alert_log: SqlitePool,
+        /// Where [`Store::append_alerts`] writes.
+        journal: Arc<AlertJournal>,
     },
     /// A PostgreSQL server.
     Postgres(PgPool),
@@ -260,22 +270,11 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { backend: "sqlite", source })?;
-        // NORMAL sync for the alert log only: in WAL mode a commit is then durable against a
-        // crash or kill of the process (the WAL is in the OS's page cache) but not against
-        // power loss, and it saves the fsync per group commit that dominated ingest. Alerts
-        // are re-sent by Prometheus every evaluation anyway; silences and the notification
-        // log, which nobody re-sends, keep FULL.
-        let alert_log = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(
-                options
-                    .synchronous(SqliteSynchronous::Normal)
-                    .pragma("cache_size", ALERT_LOG_CACHE_KIB),
-            )
-            .await
-            .map_err(open_error)?;
-        Ok(Store::Sqlite { pool, alert_log })
+        let journal = AlertJournal::open(path).map_err(|source| StoreError::Journal {
+            path: format!("{}-alert-journal", path.display()),
+            source,
+        })?;
+        Ok(Store::Sqlite { pool, journal: Arc::new(journal) })
     }
 
     /// Connects to PostgreSQL and migrates the database's default schema.
@@ -472,15 +471,18 @@ impl Store {
     }
 
     /// Appends accepted alerts (the receiver's current copies, in the order it accepted them)
-    /// to the alert log as one row: the write a `POST /api/v2/alerts` waits for. Nothing is
-    /// replaced, so this is as durable as [`Store::upsert_alerts`] at a fraction of the work;
-    /// [`Store::load_alerts`] reads the log after the table and keeps the newest copy.
+    /// to the alert log as one record: the write a `POST /api/v2/alerts` waits for. Nothing
+    /// is replaced, so this is as durable as [`Store::upsert_alerts`] at a fraction of the
+    /// work; [`Store::load_alerts`] reads the log after the table and keeps the newest copy.
+    /// On SQLite this is [`AlertJournal::append`], which callers on the hot path may call
+    /// themselves ([`Store::alert_journal`]).
     pub async fn append_alerts(&self, alerts: &[Arc<Alert>]) -> Result<(), StoreError> {
         self.append_alerts_reusing(alerts, &mut Vec::new()).await
     }
 
-    /// [`Store::append_alerts`], encoding into `buffer` (its contents are replaced): a writer
-    /// passing the same buffer every time allocates and faults in the commit's memory once.
+    /// [`Store::append_alerts`], encoding into `buffer` (its contents are replaced) on
+    /// PostgreSQL: a writer passing the same buffer every time allocates the commit's memory
+    /// once.
     pub async fn append_alerts_reusing(
         &self,
         alerts: &[Arc<Alert>],
@@ -489,27 +491,37 @@ impl Store {
         if alerts.is_empty() {
             return Ok(());
         }
-        let fail = |source| StoreError::Query { operation: "appending alerts", source };
-        alert_log::encode_into(alerts, buffer);
-        let body = &*buffer;
-        let sql = "INSERT INTO alert_log (body) VALUES ($1)";
         match self {
-            Store::Sqlite { alert_log, .. } => {
-                sqlx::query(sql).bind(&body[..]).execute(alert_log).await.map_err(fail)?;
+            Store::Sqlite { journal, .. } => {
+                journal.append(alerts).map_err(|source| journal_failure(journal, source))
             }
             Store::Postgres(pool) => {
-                sqlx::query(sql).bind(&body[..]).execute(pool).await.map_err(fail)?;
+                alert_log::encode_into(alerts, buffer);
+                let sql = "INSERT INTO alert_log (body) VALUES ($1)";
+                sqlx::query(sql).bind(&buffer[..]).execute(pool).await.map_err(|source| {
+                    StoreError::Query { operation: "appending alerts", source }
+                })?;
+                Ok(())
             }
         }
-        Ok(())
+    }
+
+    /// The SQLite backend's alert journal, which the ingest path appends to without a hop
+    /// to another thread; `None` on PostgreSQL.
+    pub fn alert_journal(&self) -> Option<&Arc<AlertJournal>> {
+        match self {
+            Store::Sqlite { journal, .. } => Some(journal),
+            Store::Postgres(_) => None,
+        }
     }
 
     /// Folds the alert log into the `alerts` table (last writer wins, as
     /// [`Store::upsert_alerts`]) and deletes the folded rows, [`COMPACT_LOG_ROWS`] at a time.
     /// Rows appended meanwhile are left for the next call, and only rows that were read are
     /// deleted, so an instance appending concurrently (PostgreSQL) loses nothing; a crash
-    /// between the fold and the delete only folds the same rows again. Returns the log rows
-    /// folded.
+    /// between the fold and the delete only folds the same rows again. On SQLite the journal
+    /// is then rotated and its complete segments folded and removed. Returns the log rows
+    /// (journal records) folded.
     pub async fn compact_alert_log(&self) -> Result<u64, StoreError> {
         let fail = |source| StoreError::Query { operation: "compacting the alert log", source };
         let last_sql = "SELECT COALESCE(MAX(id), 0) FROM alert_log";
@@ -545,7 +557,26 @@ impl Store {
             folded += page.len() as u64;
             after = page_last;
         }
+        if let Some(journal) = self.alert_journal() {
+            folded += self.fold_journal(journal).await?;
+        }
         Ok(folded)
+    }
+
+    /// Folds the journal's complete segments into the `alerts` table and removes them. A
+    /// crash before the removal folds the same records again, which changes nothing.
+    async fn fold_journal(&self, journal: &AlertJournal) -> Result<u64, StoreError> {
+        let fail = |source| journal_failure(journal, source);
+        let current = journal.rotate();
+        let read = journal.read_before(current).map_err(fail)?;
+        report_damage(&read);
+        let alerts: Vec<Arc<Alert>> = newest_per_fingerprint(std::iter::once(read.alerts))
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        self.upsert_alerts(&alerts).await?;
+        journal.remove_before(current).map_err(fail)?;
+        Ok(read.records)
     }
 
     /// Every stored alert: the `alerts` table, then the alert log in append order, keeping
@@ -556,28 +587,31 @@ impl Store {
         let found: Vec<(String, Vec<u8>)> = on_pool!(self, pool => {
             sqlx::query_as(sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
         });
-        let mut newest: HashMap<model::Fingerprint, Alert> = HashMap::with_capacity(found.len());
-        let mut offer = |alert: Alert| match newest.entry(alert.fingerprint()) {
-            Entry::Occupied(kept) if kept.get().updated_at > alert.updated_at => {}
-            Entry::Occupied(mut kept) => {
-                kept.insert(alert);
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(alert);
-            }
-        };
+        let mut table = Vec::with_capacity(found.len());
         for (fingerprint, body) in &found {
-            offer(alert_rows::alert_from_body(fingerprint, body)?);
+            table.push(alert_rows::alert_from_body(fingerprint, body)?);
         }
         drop(found);
         let log_sql = "SELECT id, body FROM alert_log ORDER BY id LIMIT $1";
         let log: Vec<(i64, Vec<u8>)> = on_pool!(self, pool => {
             sqlx::query_as(log_sql).bind(LOAD_ROWS_MAX).fetch_all(pool).await.map_err(fail)?
         });
+        let mut logged = Vec::new();
         for (id, body) in &log {
-            log_alerts(*id, body)?.into_iter().for_each(&mut offer);
+            logged.extend(log_alerts(*id, body)?);
         }
-        let mut alerts: Vec<Alert> = newest.into_values().collect();
+        drop(log);
+        let journaled = match self.alert_journal() {
+            Some(journal) => {
+                let read = journal
+                    .read_before(u64::MAX)
+                    .map_err(|source| journal_failure(journal, source))?;
+                report_damage(&read);
+                read.alerts
+            }
+            None => Vec::new(),
+        };
+        let mut alerts = newest_per_fingerprint([table, logged, journaled]);
         alerts.sort_unstable_by_key(Alert::fingerprint);
         Ok(alerts)
     }
@@ -633,12 +667,40 @@ impl Store {
     /// Waits for open connections to finish and closes the pool.
     pub async fn close(&self) {
         match self {
-            Store::Sqlite { pool, alert_log } => {
-                alert_log.close().await;
-                pool.close().await;
-            }
+            Store::Sqlite { pool, .. } => pool.close().await,
             Store::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// Per fingerprint, the copy with the newest `updated_at` (the later one on a tie) of
+/// `sources`, read in order.
+fn newest_per_fingerprint(sources: impl IntoIterator<Item = Vec<Alert>>) -> Vec<Alert> {
+    let mut newest: HashMap<model::Fingerprint, Alert> = HashMap::new();
+    for alert in sources.into_iter().flatten() {
+        match newest.entry(alert.fingerprint()) {
+            Entry::Occupied(kept) if kept.get().updated_at > alert.updated_at => {}
+            Entry::Occupied(mut kept) => {
+                kept.insert(alert);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(alert);
+            }
+        }
+    }
+    newest.into_values().collect()
+}
+
+fn journal_failure(journal: &AlertJournal, source: std::io::Error) -> StoreError {
+    StoreError::Journal { path: journal.dir().display().to_string(), source }
+}
+
+/// Logs the journal segments whose end could not be read: what a power cut during a write
+/// leaves. Those alerts were acknowledged, so this is a warning an operator sees, not a
+/// reason to refuse to start; their senders re-send firing alerts at the next evaluation.
+fn report_damage(read: &JournalRead) {
+    for damage in &read.damaged {
+        tracing::warn!(%damage, "Alert journal segment cut short; the alerts after it are lost");
     }
 }
 
