@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use model::{Alert, LabelSet};
-use prost::encoding::{decode_varint, encode_varint};
+use prost::encoding::decode_varint;
 
 /// The layout this module writes; a log row with another first byte is refused as corrupt.
 const VERSION: u8 = 1;
@@ -43,7 +43,7 @@ pub(crate) fn append_encoded(alerts: &[Arc<Alert>], out: &mut Vec<u8>) {
         put_time(out, alert.ends_at);
         put_bytes(out, alert.generator_url.as_bytes());
         put_signed(out, alert.updated_at.timestamp());
-        encode_varint(u64::from(alert.updated_at.timestamp_subsec_nanos()), out);
+        put_varint(u64::from(alert.updated_at.timestamp_subsec_nanos()), out);
         out.push(u8::from(alert.timeout));
     }
 }
@@ -91,17 +91,27 @@ fn estimated_len(alert: &Alert) -> usize {
     text(&alert.labels) + text(&alert.annotations) + alert.generator_url.len() + 40
 }
 
+/// A protobuf varint. Most numbers here (lengths, counts) are below 128 and take one byte;
+/// prost's general encoder loops even for those.
+fn put_varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    encode_varint(bytes.len() as u64, out);
+    put_varint(bytes.len() as u64, out);
     out.extend_from_slice(bytes);
 }
 
 fn put_signed(out: &mut Vec<u8>, value: i64) {
-    encode_varint(((value << 1) ^ (value >> 63)) as u64, out);
+    put_varint(((value << 1) ^ (value >> 63)) as u64, out);
 }
 
 fn put_labels(out: &mut Vec<u8>, set: &LabelSet) {
-    encode_varint(set.len() as u64, out);
+    put_varint(set.len() as u64, out);
     for (name, value) in set.iter() {
         put_bytes(out, name.as_bytes());
         put_bytes(out, value.as_bytes());
@@ -110,7 +120,7 @@ fn put_labels(out: &mut Vec<u8>, set: &LabelSet) {
 
 fn put_time(out: &mut Vec<u8>, time: DateTime<FixedOffset>) {
     put_signed(out, time.timestamp());
-    encode_varint(u64::from(time.timestamp_subsec_nanos()), out);
+    put_varint(u64::from(time.timestamp_subsec_nanos()), out);
     put_signed(out, i64::from(time.offset().local_minus_utc()));
 }
 
@@ -189,6 +199,16 @@ mod tests {
             assert_eq!(back.ends_at.offset(), sent.ends_at.offset());
         }
         assert_eq!(decode(&encode(&[])), Some(Vec::new()));
+    }
+
+    #[test]
+    fn varints_are_protobufs() {
+        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let (mut ours, mut prosts) = (Vec::new(), Vec::new());
+            put_varint(value, &mut ours);
+            prost::encoding::encode_varint(value, &mut prosts);
+            assert_eq!(ours, prosts, "{value}");
+        }
     }
 
     #[test]
