@@ -52,13 +52,13 @@ impl AlertStore {
         alerts: Vec<Alert>,
         now: DateTime<Utc>,
     ) -> (Vec<Arc<Alert>>, Vec<Fingerprint>) {
+        // Hashed before the lock is taken: hashing every label byte is most of the work, and
+        // the other API worker may be waiting for the lock with its own batch.
+        let fingerprints: Vec<Fingerprint> = alerts.iter().map(Alert::fingerprint).collect();
+        let mut result = Vec::with_capacity(alerts.len());
         let mut stored = self.alerts.write().expect("alert store lock poisoned");
         stored.reserve(alerts.len());
-        let mut result = Vec::with_capacity(alerts.len());
-        let mut fingerprints = Vec::with_capacity(alerts.len());
-        for alert in alerts {
-            let fingerprint = alert.fingerprint();
-            fingerprints.push(fingerprint);
+        for (alert, &fingerprint) in alerts.into_iter().zip(&fingerprints) {
             match stored.entry(fingerprint) {
                 Entry::Occupied(mut entry) => {
                     let replacement = if overlaps(entry.get(), &alert) {

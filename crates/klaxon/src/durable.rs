@@ -172,6 +172,21 @@ impl Outbox {
         }
     }
 
+    /// Journals alerts that no request waits for (the in-process rule evaluator's), from
+    /// the writer task. Without a journal the writer task stores them with the rest.
+    pub async fn commit_unwaited_alerts(&self, timeout: Duration) {
+        let seq = self.appended();
+        if self.journal.get().is_some() && seq > *self.stored.borrow() {
+            self.commit_alerts(seq, timeout).await;
+        }
+    }
+
+    /// Wakes the writer task: for alerts queued outside a request, which no request's turn
+    /// would write.
+    pub fn wake_writer(&self) {
+        self.wake.notify_one();
+    }
+
     /// Waits until something is queued.
     pub async fn woken(&self) {
         self.wake.notified().await;
@@ -288,6 +303,11 @@ mod tests {
         let names: Vec<_> =
             read.alerts.iter().map(|a| a.labels.get("alertname").unwrap()).collect();
         assert_eq!(names, ["C", "D"]);
+        // Alerts no request waits for are written by the writer task's call.
+        outbox.alerts(&[alert("E")]);
+        outbox.commit_unwaited_alerts(Duration::from_secs(5)).await;
+        let read = journal.read_before(u64::MAX).unwrap();
+        assert_eq!(read.alerts.last().unwrap().labels.get("alertname"), Some("E"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -144,6 +144,7 @@ impl Persistence {
             let mut blob = Vec::new();
             loop {
                 app.durable.woken().await;
+                app.durable.commit_unwaited_alerts(ALERTS_STORED_TIMEOUT).await;
                 while let Some(batch) = app.durable.take() {
                     let alerts =
                         persistence.store.append_alerts_reusing(&batch.alerts, &mut blob).await;

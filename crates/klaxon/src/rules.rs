@@ -468,4 +468,6 @@ fn receive(app: &App, alerts: &[OutgoingAlert]) {
     app.metrics.alerts_received.with_label_values(&["resolved", "v2"]).inc_by(resolved);
     let stored = app.alerts.put_fingerprinted(converted, now);
     app.alerts_accepted(&stored, now);
+    // No request waits for these, so none takes a turn at writing them to the journal.
+    app.durable.wake_writer();
 }
