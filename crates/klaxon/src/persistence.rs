@@ -100,7 +100,12 @@ impl Persistence {
             (silences, nflog) = self.load().await?;
         }
         let alerts = if self.persist_alerts {
-            self.store.load_alerts().await.map_err(|error| error.to_string())?
+            let mut alerts = self.store.load_alerts().await.map_err(|error| error.to_string())?;
+            // Decoded alerts each own their URL; share it as ingested ones do.
+            for alert in &mut alerts {
+                alert.generator_url = app.alerts.intern_generator_url(&alert.generator_url);
+            }
+            alerts
         } else {
             app.durable.ignore_alerts();
             Vec::new()
