@@ -95,7 +95,7 @@ mod tests {
             annotations: LabelSet::new(),
             starts_at: at(0).fixed_offset(),
             ends_at: at(ends).fixed_offset(),
-            generator_url: Arc::from(""),
+            generator_url: Arc::default(),
             updated_at: at(0),
             timeout: false,
         }

@@ -4,6 +4,7 @@
 //! and drops resolved alerts on GC. Alerts are local to one instance and never gossiped. The
 //! store keeps nothing but the alerts: silencing and inhibition status is computed by callers.
 
+use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,7 +18,18 @@ pub struct AlertStore {
     /// Shared with the aggregation groups, which hold the same `Arc`s.
     alerts: RwLock<HashMap<Fingerprint, Arc<Alert>, FingerprintHashing>>,
     /// Generator URLs are mostly identical across alerts; one copy serves them all.
-    generator_urls: Mutex<HashSet<Arc<str>>>,
+    generator_urls: Mutex<HashSet<SharedUrl>>,
+}
+
+/// A generator URL as the interner keeps it: found by its text, as [`Alert`] holds it.
+#[derive(PartialEq, Eq, Hash)]
+struct SharedUrl(Arc<String>);
+
+impl Borrow<str> for SharedUrl {
+    fn borrow(&self) -> &str {
+        // `String` hashes and compares as its `str`, so lookups by text find it.
+        &self.0
+    }
 }
 
 impl AlertStore {
@@ -28,13 +40,13 @@ impl AlertStore {
 
     /// The shared copy of a generator URL. Callers building alerts use it so that alerts from
     /// one source share one string.
-    pub fn intern_generator_url(&self, url: &str) -> Arc<str> {
+    pub fn intern_generator_url(&self, url: &str) -> Arc<String> {
         let mut urls = self.generator_urls.lock().expect("generator url lock poisoned");
         if let Some(shared) = urls.get(url) {
-            return shared.clone();
+            return shared.0.clone();
         }
-        let shared: Arc<str> = Arc::from(url);
-        urls.insert(shared.clone());
+        let shared = Arc::new(url.to_owned());
+        urls.insert(SharedUrl(shared.clone()));
         shared
     }
 
@@ -123,9 +135,9 @@ impl AlertStore {
             }
         });
         let mut urls = self.generator_urls.lock().expect("generator url lock poisoned");
-        let still_used: HashSet<Arc<str>> = {
+        let still_used: HashSet<SharedUrl> = {
             let alerts = self.alerts.read().expect("alert store lock poisoned");
-            alerts.values().map(|a| a.generator_url.clone()).collect()
+            alerts.values().map(|a| SharedUrl(a.generator_url.clone())).collect()
         };
         urls.retain(|url| still_used.contains(url));
         removed
@@ -155,7 +167,7 @@ mod tests {
             annotations: LabelSet::from_pairs([("summary", summary)]),
             starts_at: at(starts).fixed_offset(),
             ends_at: at(ends).fixed_offset(),
-            generator_url: Arc::from("http://gen"),
+            generator_url: Arc::new("http://gen".to_owned()),
             updated_at: at(updated),
             timeout: false,
         }

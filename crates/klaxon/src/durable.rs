@@ -241,7 +241,7 @@ mod tests {
             annotations: LabelSet::new(),
             starts_at: now.fixed_offset(),
             ends_at: now.fixed_offset(),
-            generator_url: Arc::from(""),
+            generator_url: Arc::new(String::new()),
             updated_at: now,
             timeout: false,
         })

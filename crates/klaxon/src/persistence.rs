@@ -105,7 +105,12 @@ impl Persistence {
             if let Some(journal) = self.store.alert_journal() {
                 app.durable.append_to_journal(journal.clone());
             }
-            self.store.load_alerts().await.map_err(|error| error.to_string())?
+            let mut alerts = self.store.load_alerts().await.map_err(|error| error.to_string())?;
+            // Decoded alerts each own their URL; share it as ingested ones do.
+            for alert in &mut alerts {
+                alert.generator_url = app.alerts.intern_generator_url(&alert.generator_url);
+            }
+            alerts
         } else {
             app.durable.ignore_alerts();
             Vec::new()

@@ -19,7 +19,9 @@ pub struct Alert {
     /// When the alert resolves (or resolved), in the sender's offset. Never unset once stored.
     pub ends_at: DateTime<FixedOffset>,
     /// Link back to the source of the alert (shared: most alerts of a source carry the same).
-    pub generator_url: Arc<str>,
+    /// An `Arc<String>` rather than an `Arc<str>`: a thin pointer keeps `Alert` (kept in an
+    /// `Arc` per alert) in a smaller allocation, and the string itself is shared anyway.
+    pub generator_url: Arc<String>,
     /// When the receiver last accepted this alert.
     pub updated_at: DateTime<Utc>,
     /// True when `ends_at` was not given and was derived from `resolve_timeout`.

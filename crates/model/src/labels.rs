@@ -1,17 +1,22 @@
 //! Label sets: the identity of an alert.
 //!
-//! A [`LabelSet`] is immutable, sorted by name (byte-wise, as Go sorts strings) and stored in two
-//! allocations: one string holding every name and value back to back, and one array of end
-//! offsets. Alertmanager keeps a Go map per label set; a receiver holding 100k alerts pays for
-//! that many times over, so the compact layout is what keeps Klaxon's memory per alert small.
+//! A [`LabelSet`] is immutable and sorted by name (byte-wise, as Go sorts strings). Its names
+//! live in a table shared by every set with the same names (module `intern`); its own allocation
+//! holds only the values. Alertmanager keeps a Go map per label set; a receiver holding 100k
+//! alerts pays for that many times over, and even a compact copy of the names is most of a
+//! typical set, so sharing them is what keeps Klaxon's memory per alert small.
+
+mod intern;
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use self::intern::NameTable;
 use crate::quote::go_quote;
 
 /// Alertmanager's separator byte between names and values in fingerprints and hashes.
@@ -23,17 +28,31 @@ const FNV_PRIME: u64 = 1099511628211;
 
 /// An immutable, sorted set of label names and values.
 ///
-/// One allocation holds a header and the text. The header is `W` (2, 4 or 8, the width in hex
-/// digits of every number that follows), the label count, then the end offset (relative to
-/// the text) of every name and value; the text is every name and value back to back. Hex
-/// digits keep the whole buffer a valid `str`, so slicing needs neither validation nor
-/// unsafe code. Typical alert label sets are under 256 bytes and pay two bytes per offset.
+/// A non-empty set points to its shared name table and to one string of its own: the end
+/// offset (relative to the values) of every value but the last, then every value back to
+/// back. Offsets are base-128 digits, most significant first, all of one width (1, 2, 3 or 5
+/// digits) chosen from the length of the values; every digit is below 0x80, so the buffer is
+/// a valid `str` and slicing needs neither validation nor unsafe code. The width is not
+/// stored: given the number of offsets and the buffer's length, only one width is consistent
+/// (see `offset_width_of`). Typical alert values are under 128 bytes and pay one byte per
+/// offset.
 ///
-/// The buffer is shared: cloning a set (the dispatcher hands every flush its own copy of each
-/// alert) bumps a count instead of copying the text, and the empty set owns nothing.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+/// Both parts are shared: cloning a set (the dispatcher hands every flush its own copy of
+/// each alert) bumps two counts instead of copying, and the empty set owns nothing.
+/// Equality, hashing and ordering look at the names and values only, never at which table a
+/// set points to: the interner may hand out a private table.
+#[derive(Clone, Default)]
 pub struct LabelSet {
-    buffer: Option<Arc<str>>,
+    parts: Option<Parts>,
+}
+
+/// A non-empty set's two halves.
+#[derive(Clone)]
+struct Parts {
+    /// The sorted names, shared by every set with the same names.
+    names: Arc<NameTable>,
+    /// Offsets then values, as [`LabelSet`] describes.
+    values: Arc<str>,
 }
 
 /// A fingerprint: FNV-1a 64 over the sorted labels, as the API shows alerts.
@@ -102,93 +121,47 @@ impl LabelSet {
     /// Builds from pairs already sorted by name with no repeats (checked in debug builds).
     fn from_sorted_unique<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
         let (count, text_bytes) =
-            pairs.clone().fold((0usize, 0usize), |(n, b), (k, v)| (n + 1, b + k.len() + v.len()));
+            pairs.clone().fold((0usize, 0usize), |(n, b), (_, v)| (n + 1, b + v.len()));
         if count == 0 {
             return Self::default();
         }
-        let width = match text_bytes.max(count) {
-            0..=0xFF => 2,
-            0x100..=0xFFFF => 4,
-            _ => 8,
-        };
+        debug_assert!(
+            pairs.clone().zip(pairs.clone().skip(1)).all(|((a, _), (b, _))| a < b),
+            "names must be sorted and unique"
+        );
         assert!(text_bytes <= u32::MAX as usize, "label set larger than 4 GiB");
-        let header_bytes = 1 + width * (1 + 2 * count);
-        let mut buffer = String::with_capacity(header_bytes + text_bytes);
-        buffer.push(char::from(b'0' + width as u8));
-        push_hex(&mut buffer, count, width);
+        let names = intern::shared_table(pairs.clone().map(|(name, _)| name), count);
+        let width = offset_width(text_bytes);
+        let mut values = String::with_capacity(width * (count - 1) + text_bytes);
         let mut end = 0;
-        for (name, value) in pairs.clone() {
-            end += name.len();
-            push_hex(&mut buffer, end, width);
+        for (_, value) in pairs.clone().take(count - 1) {
             end += value.len();
-            push_hex(&mut buffer, end, width);
+            push_digits(&mut values, end, width);
         }
-        let mut previous: Option<&str> = None;
-        for (name, value) in pairs {
-            debug_assert!(previous.is_none_or(|p| p < name), "names must be sorted and unique");
-            previous = Some(name);
-            buffer.push_str(name);
-            buffer.push_str(value);
+        for (_, value) in pairs {
+            values.push_str(value);
         }
-        debug_assert_eq!(buffer.len(), header_bytes + text_bytes);
-        Self { buffer: Some(Arc::from(buffer)) }
-    }
-
-    /// Width in hex digits of the header numbers (0 for the empty set).
-    fn width(&self) -> usize {
-        match self.text().as_bytes().first() {
-            Some(b'2') => 2,
-            Some(b'4') => 4,
-            Some(_) => 8,
-            None => 0,
-        }
-    }
-
-    /// The `index`-th header number.
-    fn header_number(&self, index: usize) -> usize {
-        let width = self.width();
-        let start = 1 + index * width;
-        decode_hex(&self.text().as_bytes()[start..start + width])
+        Self { parts: Some(Parts { names, values: Arc::from(values) }) }
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        if self.text().is_empty() { 0 } else { self.header_number(0) }
+        self.parts.as_ref().map_or(0, |parts| parts.names.names().len())
     }
 
     /// True when there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.text().is_empty()
+        self.parts.is_none()
     }
 
-    /// The label at `index` in name order.
-    fn pair(&self, index: usize) -> (&str, &str) {
-        let count = self.len();
-        let text_start = 1 + self.width() * (1 + 2 * count);
-        let name_start = if index == 0 { 0 } else { self.header_number(2 * index) };
-        let name_end = self.header_number(2 * index + 1);
-        let value_end = self.header_number(2 * index + 2);
-        let text = &self.text()[text_start..];
-        (&text[name_start..name_end], &text[name_end..value_end])
-    }
-
-    /// The labels in name order. The header is read once and walked in step with the text,
-    /// since hashing and matching visit every label of every alert.
+    /// The labels in name order. The offsets are walked in step with the values, since
+    /// hashing and matching visit every label of every alert.
     pub fn iter(&self) -> Labels<'_> {
-        if self.text().is_empty() {
-            return Labels { header: &[], text: "", width: 0, remaining: 0, position: 0 };
-        }
-        let count = self.len();
-        let width = self.width();
-        let offsets_start = 1 + width;
-        let text_start = offsets_start + width * 2 * count;
-        Labels {
-            header: &self.text().as_bytes()[offsets_start..text_start],
-            text: &self.text()[text_start..],
-            width,
-            remaining: count,
-            position: 0,
-        }
+        let Some(parts) = &self.parts else {
+            return Labels { names: [].iter(), offsets: &[], values: "", width: 1, position: 0 };
+        };
+        let (offsets, values, width) = parts.split();
+        Labels { names: parts.names.names().iter(), offsets, values, width, position: 0 }
     }
 
     /// The label names in order.
@@ -198,17 +171,13 @@ impl LabelSet {
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let mid = (low + high) / 2;
-            let (candidate, value) = self.pair(mid);
-            match candidate.cmp(name) {
-                std::cmp::Ordering::Equal => return Some(value),
-                std::cmp::Ordering::Less => low = mid + 1,
-                std::cmp::Ordering::Greater => high = mid,
-            }
-        }
-        None
+        let parts = self.parts.as_ref()?;
+        let index = parts.names.names().binary_search_by(|own| (**own).cmp(name)).ok()?;
+        let (offsets, values, width) = parts.split();
+        let offset = |i: usize| decode_digits(&offsets[i * width..(i + 1) * width]);
+        let start = if index == 0 { 0 } else { offset(index - 1) };
+        let end = if index + 1 == parts.names.names().len() { values.len() } else { offset(index) };
+        Some(&values[start..end])
     }
 
     /// The value of `name`, or "" when absent: how matchers see a missing label.
@@ -308,15 +277,70 @@ impl LabelSet {
         format!("{{{}}}", pairs.join(", "))
     }
 
-    /// Approximate heap bytes owned by this set, for memory accounting.
+    /// Approximate heap bytes owned by this set, for memory accounting: its values. The name
+    /// table is shared by every set with the same names and counted by none.
     pub fn heap_bytes(&self) -> usize {
         // Two reference counts precede the text in an `Arc<str>`.
-        self.buffer.as_ref().map_or(0, |buffer| buffer.len() + 2 * std::mem::size_of::<usize>())
+        self.parts.as_ref().map_or(0, |parts| parts.values.len() + 2 * size_of::<usize>())
     }
 
-    /// The header and text, `""` for the empty set.
-    fn text(&self) -> &str {
-        self.buffer.as_deref().unwrap_or("")
+    /// True when both sets point to the same name table.
+    #[cfg(test)]
+    pub(crate) fn shares_names_with(&self, other: &LabelSet) -> bool {
+        match (&self.parts, &other.parts) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.names, &b.names),
+            _ => false,
+        }
+    }
+
+    /// A copy pointing to a name table of its own, as when the interner cannot share.
+    #[cfg(test)]
+    pub(crate) fn with_private_names(&self) -> LabelSet {
+        let parts = self.parts.as_ref().map(|parts| Parts {
+            names: intern::private_table(parts.names.names().iter().map(|name| &**name)),
+            values: Arc::clone(&parts.values),
+        });
+        LabelSet { parts }
+    }
+}
+
+impl Parts {
+    /// The offsets, the values and the offset width.
+    fn split(&self) -> (&[u8], &str, usize) {
+        let width = offset_width_of(self.values.len(), self.names.names().len() - 1);
+        let header = width * (self.names.names().len() - 1);
+        (&self.values.as_bytes()[..header], &self.values[header..], width)
+    }
+}
+
+impl PartialEq for LabelSet {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.parts, &other.parts) {
+            (None, None) => true,
+            // The values buffer is a function of the values alone, so equal names and equal
+            // buffers are equal sets.
+            (Some(a), Some(b)) => {
+                a.values == b.values
+                    && (Arc::ptr_eq(&a.names, &b.names) || a.names.names() == b.names.names())
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for LabelSet {}
+
+impl Hash for LabelSet {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The names' hash is computed from their content, so a private table hashes alike.
+        match &self.parts {
+            None => state.write_u8(0),
+            Some(parts) => {
+                state.write_u8(1);
+                state.write_u64(parts.names.hash());
+                parts.values.hash(state);
+            }
+        }
     }
 }
 
@@ -336,10 +360,12 @@ impl PartialOrd for LabelSet {
 /// Iterator over a [`LabelSet`]'s pairs in name order.
 #[derive(Clone)]
 pub struct Labels<'a> {
-    header: &'a [u8],
-    text: &'a str,
+    names: std::slice::Iter<'a, Box<str>>,
+    /// Offsets not yet read: the end of every value but the last.
+    offsets: &'a [u8],
+    values: &'a str,
     width: usize,
-    remaining: usize,
+    /// Where the next value starts.
     position: usize,
 }
 
@@ -347,35 +373,49 @@ impl<'a> Iterator for Labels<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let name_end = decode_hex(&self.header[..self.width]);
-        let value_end = decode_hex(&self.header[self.width..2 * self.width]);
-        self.header = &self.header[2 * self.width..];
-        let pair = (&self.text[self.position..name_end], &self.text[name_end..value_end]);
-        self.position = value_end;
-        self.remaining -= 1;
-        Some(pair)
+        let name = self.names.next()?;
+        let end = match self.offsets.split_at_checked(self.width) {
+            Some((digits, rest)) => {
+                self.offsets = rest;
+                decode_digits(digits)
+            }
+            None => self.values.len(),
+        };
+        let value = &self.values[self.position..end];
+        self.position = end;
+        Some((name, value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
+        self.names.size_hint()
     }
 }
 
 impl ExactSizeIterator for Labels<'_> {}
 
-/// Reads lowercase hex digits written by [`push_hex`].
-fn decode_hex(digits: &[u8]) -> usize {
-    digits.iter().fold(0, |number, &digit| {
-        let value = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => unreachable!("label set headers hold only lowercase hex digits"),
-        };
-        (number << 4) | usize::from(value)
-    })
+/// Largest offset each width of base-128 digits holds.
+const OFFSET_WIDTHS: [(usize, usize); 4] =
+    [(1, 0x7F), (2, 0x3FFF), (3, 0x1F_FFFF), (5, u32::MAX as usize)];
+
+/// The fewest digits that hold every offset into `text_bytes` of values.
+fn offset_width(text_bytes: usize) -> usize {
+    OFFSET_WIDTHS.iter().find(|&&(_, max)| text_bytes <= max).map_or(5, |&(width, _)| width)
+}
+
+/// The offset width of a values buffer of `buffer_bytes` holding `offsets` offsets. The
+/// writer chose the smallest width `w` whose maximum holds the text length `buffer_bytes -
+/// w * offsets`; for any smaller width `v` that length read as `buffer_bytes - v * offsets` is
+/// at least the real one, which `v` could not hold, so the first width that fits is the one.
+fn offset_width_of(buffer_bytes: usize, offsets: usize) -> usize {
+    OFFSET_WIDTHS
+        .iter()
+        .find(|&&(width, max)| buffer_bytes - width * offsets <= max)
+        .map_or(5, |&(width, _)| width)
+}
+
+/// Reads base-128 digits written by [`push_digits`].
+fn decode_digits(digits: &[u8]) -> usize {
+    digits.iter().fold(0, |number, &digit| (number << 7) | usize::from(digit))
 }
 
 /// Sorts pairs by name and keeps the last value of a repeated name (a stable sort keeps
@@ -403,12 +443,11 @@ where
     sorted
 }
 
-/// Appends `number` as exactly `width` lowercase hex digits. Hand-rolled: label sets are built
-/// for every ingested alert, and the formatting machinery costs more than the rest together.
-fn push_hex(buffer: &mut String, number: usize, width: usize) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// Appends `number` as exactly `width` base-128 digits, each one ASCII byte. Hand-rolled: label
+/// sets are built for every ingested alert.
+fn push_digits(buffer: &mut String, number: usize, width: usize) {
     for shift in (0..width).rev() {
-        buffer.push(char::from(DIGITS[(number >> (shift * 4)) & 0xF]));
+        buffer.push(char::from(((number >> (shift * 7)) & 0x7F) as u8));
     }
 }
 
@@ -515,15 +554,112 @@ mod tests {
 
     #[test]
     fn every_offset_width_reads_back() {
-        for length in [1, 200, 300, 70_000] {
+        // Around every width's limit: 1, 2, 3 and 5 base-128 digits.
+        for length in [0, 1, 120, 200, 300, 16_000, 70_000, 2_100_000] {
             let value = "v".repeat(length);
             let set = LabelSet::from_pairs([("a", "1"), ("b", value.as_str()), ("c", "3")]);
             assert_eq!(
                 set.iter().map(|(n, v)| (n, v.len())).collect::<Vec<_>>(),
                 [("a", 1), ("b", length), ("c", 1)]
             );
+            assert_eq!(set.get("a"), Some("1"));
+            assert_eq!(set.get("b").map(str::len), Some(length));
             assert_eq!(set.get("c"), Some("3"));
+            let last = LabelSet::from_pairs([("a", "1"), ("b", value.as_str())]);
+            assert_eq!(last.get("b").map(str::len), Some(length));
         }
+    }
+
+    #[test]
+    fn empty_values_and_single_labels_read_back() {
+        let set = LabelSet::from_pairs([("a", ""), ("b", ""), ("c", "x"), ("d", "")]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), [("a", ""), ("b", ""), ("c", "x"), ("d", "")]);
+        assert_eq!(set.get("d"), Some(""));
+        let one = LabelSet::from_pairs([("only", "")]);
+        assert_eq!(one.iter().collect::<Vec<_>>(), [("only", "")]);
+        assert_eq!(one.len(), 1);
+        assert!(!one.is_empty());
+        assert_ne!(one, LabelSet::new());
+        assert_eq!(LabelSet::from_pairs_without_empty_values([("a", "")]), LabelSet::new());
+    }
+
+    #[test]
+    fn sets_with_the_same_names_share_them() {
+        let a = LabelSet::from_pairs([("job", "x"), ("alertname", "A")]);
+        let b = LabelSet::from_pairs([("alertname", "B"), ("job", "y")]);
+        let c = LabelSet::from_pairs([("alertname", "B"), ("zone", "y")]);
+        assert!(a.shares_names_with(&b));
+        assert!(!a.shares_names_with(&c));
+        assert!(a.filter(|_| true).shares_names_with(&b));
+        assert!(a.merged_with(&b).shares_names_with(&a));
+        // Names alone are shared: each set keeps only its values.
+        assert!(a.heap_bytes() < b"alertnamejob".len() + 2 * size_of::<usize>() + 2);
+        let elsewhere =
+            std::thread::spawn(|| LabelSet::from_pairs([("alertname", "C"), ("job", "z")]))
+                .join()
+                .unwrap();
+        assert!(a.shares_names_with(&elsewhere));
+    }
+
+    fn hash_of(set: &LabelSet) -> u64 {
+        let mut hasher = std::hash::DefaultHasher::new();
+        set.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    #[test]
+    fn comparisons_ignore_which_table_a_set_points_to() {
+        let sets = [
+            LabelSet::new(),
+            LabelSet::from_pairs([("a", "1")]),
+            LabelSet::from_pairs([("a", "1"), ("b", "")]),
+            LabelSet::from_pairs([("a", "1"), ("b", "2")]),
+            LabelSet::from_pairs([("a", "12"), ("b", "")]),
+            LabelSet::from_pairs([("a", "2")]),
+            LabelSet::from_pairs([("b", "1")]),
+        ];
+        for (i, x) in sets.iter().enumerate() {
+            let private = x.with_private_names();
+            assert!(!x.is_empty() || private.is_empty());
+            assert!(x.is_empty() || !x.shares_names_with(&private));
+            assert_eq!(*x, private);
+            assert_eq!(hash_of(x), hash_of(&private));
+            assert_eq!(x.cmp(&private), std::cmp::Ordering::Equal);
+            assert_eq!(x.fingerprint(), private.fingerprint());
+            for (j, y) in sets.iter().enumerate() {
+                let expected = i.cmp(&j);
+                assert_eq!(x.cmp(y), expected, "{x:?} vs {y:?}");
+                assert_eq!(private.cmp(&y.with_private_names()), expected);
+                assert_eq!(private.cmp(y), expected);
+                assert_eq!(*x == y.with_private_names(), i == j);
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_those_of_the_signature_bytes() {
+        let set = LabelSet::from_pairs([
+            ("alertname", "HarnessIngest"),
+            ("severity", "warning"),
+            ("instance", "host-12345:9100"),
+        ]);
+        let mut bytes = Vec::new();
+        for (name, value) in [
+            ("alertname", "HarnessIngest"),
+            ("instance", "host-12345:9100"),
+            ("severity", "warning"),
+        ] {
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.push(0xFF);
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.push(0xFF);
+        }
+        let mut hash = FNV_OFFSET;
+        for byte in &bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(FNV_PRIME);
+        }
+        assert_eq!(set.fingerprint(), Fingerprint(hash));
+        assert_eq!(set.alert_hash(), xxhash_rust::xxh64::xxh64(&bytes, 0));
     }
 
     #[test]

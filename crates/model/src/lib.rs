@@ -2,7 +2,8 @@
 //! with Go RE2 semantics, and Prometheus durations.
 //!
 //! Layout:
-//! - [`labels`]: compact sorted label sets, fingerprints (FNV-1a) and alert hashes (xxhash64).
+//! - [`labels`]: sorted label sets whose names are interned and shared (each set owns only its
+//!   values), fingerprints (FNV-1a) and alert hashes (xxhash64).
 //! - [`alert`]: the stored alert and Alertmanager's merge rule.
 //! - [`matcher`]: `=`, `!=`, `=~`, `!~` matchers, Alertmanager 0.25's matcher syntax
 //!   (`{a="b", c=~"d.*"}`), its text form, sorting and validation.

@@ -51,7 +51,7 @@ fn alerts(count: usize) -> Vec<Arc<Alert>> {
                 ]),
                 starts_at: now.fixed_offset(),
                 ends_at: (now + chrono::Duration::minutes(15)).fixed_offset(),
-                generator_url: Arc::from("http://127.0.0.1/amharness"),
+                generator_url: Arc::new("http://127.0.0.1/amharness".to_owned()),
                 updated_at: now,
                 timeout: false,
             })

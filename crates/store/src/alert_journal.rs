@@ -226,7 +226,7 @@ mod tests {
             annotations: LabelSet::new(),
             starts_at: now.fixed_offset(),
             ends_at: (now + chrono::Duration::minutes(5)).fixed_offset(),
-            generator_url: Arc::from("http://prometheus"),
+            generator_url: Arc::new("http://prometheus".to_owned()),
             updated_at: now,
             timeout: false,
         })

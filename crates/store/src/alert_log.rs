@@ -61,7 +61,7 @@ pub(crate) fn decode(mut blob: &[u8]) -> Option<Vec<Alert>> {
         let annotations = take_labels(&mut blob)?;
         let starts_at = take_time(&mut blob)?;
         let ends_at = take_time(&mut blob)?;
-        let generator_url = Arc::from(take_str(&mut blob)?);
+        let generator_url = Arc::new(take_str(&mut blob)?.to_owned());
         let seconds = take_signed(&mut blob)?;
         let nanos = u32::try_from(decode_varint(&mut blob).ok()?).ok()?;
         let updated_at = Utc.timestamp_opt(seconds, nanos).single()?;
@@ -175,7 +175,7 @@ mod tests {
             annotations: LabelSet::from_pairs([("summary", "it is down")]),
             starts_at,
             ends_at: starts_at + chrono::Duration::minutes(5),
-            generator_url: Arc::from("http://prometheus/graph?g0.expr=up"),
+            generator_url: Arc::new("http://prometheus/graph?g0.expr=up".to_owned()),
             updated_at: starts_at.to_utc() + chrono::Duration::nanoseconds(1_000_000_007),
             timeout,
         })
@@ -186,7 +186,7 @@ mod tests {
         let batch = vec![alert("Down", 2, true), alert("Up", -5, false), {
             let mut empty = (*alert("X", 0, false)).clone();
             empty.annotations = LabelSet::new();
-            empty.generator_url = Arc::from("");
+            empty.generator_url = Arc::default();
             // Go's zero time, as a sender may leave it.
             empty.starts_at = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z").unwrap();
             Arc::new(empty)

@@ -58,7 +58,7 @@ pub(crate) fn alert_from_body(fingerprint: &str, body: &[u8]) -> Result<Alert, S
         annotations: body.annotations,
         starts_at: body.starts_at,
         ends_at: body.ends_at,
-        generator_url: Arc::from(body.generator_url),
+        generator_url: Arc::new(body.generator_url),
         updated_at: body.updated_at,
         timeout: body.timeout,
     })
@@ -76,7 +76,7 @@ mod tests {
             annotations: LabelSet::from_pairs([("summary", "it is down")]),
             starts_at,
             ends_at: starts_at + chrono::Duration::minutes(5),
-            generator_url: Arc::from("http://prometheus/graph?g0.expr=up"),
+            generator_url: Arc::new("http://prometheus/graph?g0.expr=up".to_owned()),
             updated_at: starts_at.to_utc() + chrono::Duration::seconds(1),
             timeout: true,
         };

@@ -298,7 +298,7 @@ fn stored_alert(name: &str, updated: i64, ends: i64) -> std::sync::Arc<model::Al
         annotations: model::LabelSet::from_pairs([("summary", format!("updated at {updated}"))]),
         starts_at: at(0).with_timezone(&offset),
         ends_at: at(ends).with_timezone(&offset),
-        generator_url: std::sync::Arc::from("http://prometheus/graph"),
+        generator_url: std::sync::Arc::new("http://prometheus/graph".to_owned()),
         updated_at: at(updated),
         timeout: false,
     })

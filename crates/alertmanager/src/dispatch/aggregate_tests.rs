@@ -39,7 +39,7 @@ fn alert(name: &str, team: &str, starts: i64, ends: i64, updated: i64) -> Alert 
         annotations: LabelSet::new(),
         starts_at: at(starts).fixed_offset(),
         ends_at: at(ends).fixed_offset(),
-        generator_url: Arc::from(""),
+        generator_url: Arc::default(),
         updated_at: at(updated),
         timeout: false,
     }

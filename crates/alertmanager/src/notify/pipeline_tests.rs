@@ -111,7 +111,7 @@ fn alert(name: &str, ends: i64, updated: i64) -> Alert {
         annotations: LabelSet::new(),
         starts_at: at(0).fixed_offset(),
         ends_at: at(ends).fixed_offset(),
-        generator_url: Arc::from(""),
+        generator_url: Arc::default(),
         updated_at: at(updated),
         timeout: false,
     }

@@ -21,7 +21,7 @@ fn alert(
         annotations: LabelSet::from_pairs(annotations.iter().copied()),
         starts_at: DateTime::parse_from_rfc3339("2023-11-14T22:13:20.120+01:00").unwrap(),
         ends_at: ends,
-        generator_url: Arc::from("http://gen/?a=1&b=<2>"),
+        generator_url: Arc::new("http://gen/?a=1&b=<2>".to_owned()),
         updated_at: Utc.timestamp_opt(0, 0).unwrap(),
         timeout: false,
     }

@@ -130,11 +130,11 @@ fn with_defaults(
 /// from one source, and asking the store's interner takes a lock and a hash per alert.
 #[derive(Default)]
 struct GeneratorUrls {
-    last: Option<Arc<str>>,
+    last: Option<Arc<String>>,
 }
 
 impl GeneratorUrls {
-    fn shared(&mut self, app: &App, url: &str) -> Arc<str> {
+    fn shared(&mut self, app: &App, url: &str) -> Arc<String> {
         match &self.last {
             Some(shared) if **shared == *url => shared.clone(),
             _ => self.last.insert(app.alerts.intern_generator_url(url)).clone(),
