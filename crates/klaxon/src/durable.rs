@@ -57,6 +57,8 @@ pub struct Outbox {
     stored: watch::Sender<u64>,
     /// Held by the request writing the journal; the others queue behind it.
     committing: tokio::sync::Mutex<()>,
+    /// Told when the journal has grown enough to fold before the next maintenance.
+    fold_wanted: Notify,
 }
 
 impl Default for Outbox {
@@ -68,6 +70,7 @@ impl Default for Outbox {
             wake: Notify::new(),
             stored: watch::Sender::new(0),
             committing: tokio::sync::Mutex::new(()),
+            fold_wanted: Notify::new(),
         }
     }
 }
@@ -159,8 +162,11 @@ impl Outbox {
             return false;
         }
         match journal.append(&alerts) {
-            Ok(()) => {
+            Ok(wants_fold) => {
                 self.stored(up_to);
+                if wants_fold {
+                    self.fold_wanted.notify_one();
+                }
                 true
             }
             Err(error) => {
@@ -185,6 +191,11 @@ impl Outbox {
     /// would write.
     pub fn wake_writer(&self) {
         self.wake.notify_one();
+    }
+
+    /// Waits until the journal has grown past its fold threshold.
+    pub async fn fold_wanted(&self) {
+        self.fold_wanted.notified().await;
     }
 
     /// Waits until something is queued.
@@ -303,6 +314,11 @@ mod tests {
         let names: Vec<_> =
             read.alerts.iter().map(|a| a.labels.get("alertname").unwrap()).collect();
         assert_eq!(names, ["C", "D"]);
+        // Past the fold threshold a commit asks for a fold.
+        journal.fold_after(1);
+        outbox.alerts(&[alert("F")]);
+        assert!(outbox.commit_alerts(outbox.appended(), Duration::from_secs(5)).await);
+        tokio::time::timeout(Duration::from_secs(5), outbox.fold_wanted()).await.unwrap();
         // Alerts no request waits for are written by the writer task's call.
         outbox.alerts(&[alert("E")]);
         outbox.commit_unwaited_alerts(Duration::from_secs(5)).await;

@@ -43,6 +43,9 @@ pub struct Persistence {
     storage_path: PathBuf,
     /// `--storage.persist-alerts`.
     persist_alerts: bool,
+    /// Held by a fold of the alert log, so that the maintenance snapshot and an early fold do
+    /// not read and remove the same journal segments at once.
+    folding: tokio::sync::Mutex<()>,
     /// Held across a silence-changing request and its write-through, so the outbox drained
     /// afterwards holds that request's changes and no other request answers before its own
     /// changes are stored.
@@ -78,6 +81,7 @@ impl Persistence {
             storage_path: flags.storage_path.clone(),
             persist_alerts: flags.storage_persist_alerts,
             write_lock: tokio::sync::Mutex::new(()),
+            folding: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -188,8 +192,21 @@ impl Persistence {
     }
 
     /// Writes the full state and collects expired rows every `interval`, for the life of the
-    /// process.
+    /// process; folds the alert journal in between when it grows past its threshold.
     pub fn spawn_maintenance(self: &Arc<Self>, app: Arc<App>, interval: Duration) {
+        if self.store.alert_journal().is_some() {
+            let (persistence, app) = (self.clone(), app.clone());
+            tokio::spawn(async move {
+                loop {
+                    app.durable.fold_wanted().await;
+                    let _folding = persistence.folding.lock().await;
+                    match persistence.store.compact_alert_log().await {
+                        Ok(records) => tracing::debug!(records, "Folded the alert journal early"),
+                        Err(error) => tracing::error!(%error, "Folding the alert journal failed"),
+                    }
+                }
+            });
+        }
         let persistence = self.clone();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval.max(Duration::from_secs(1)));
@@ -228,7 +245,9 @@ impl Persistence {
             let nflog_written = self.store.upsert_nflog(&nflog).await?;
             metrics.nflog.snapshotted(nflog_encoded + writing.elapsed(), nflog.len());
             // The log first: what it folds into the table is older than the copies in memory.
+            let folding = self.folding.lock().await;
             self.store.compact_alert_log().await?;
+            drop(folding);
             self.store.upsert_alerts(&alerts).await?;
             let (silences, nflog) = (silences_written, nflog_written);
             let removed = self.store.gc(now).await?;

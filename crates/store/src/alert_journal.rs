@@ -20,6 +20,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use model::Alert;
@@ -31,12 +32,17 @@ use crate::alert_log;
 const RECORD_HEADER_BYTES: usize = 4 + 8;
 /// Segment file extension.
 const SEGMENT_EXTENSION: &str = "log";
+/// Bytes appended since the last rotation past which [`AlertJournal::append`] asks for a fold
+/// before the next maintenance: Prometheus re-sends every firing alert each minute, so 100k
+/// alerts add some 30 MB a minute, and an unfolded journal costs disk and start-up time.
+pub const FOLD_AFTER_BYTES: u64 = 64 << 20;
 
 /// An append-only journal of accepted alerts.
 #[derive(Debug)]
 pub struct AlertJournal {
     dir: PathBuf,
     writer: Mutex<Writer>,
+    fold_after_bytes: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -47,6 +53,8 @@ struct Writer {
     file: Option<File>,
     /// Reused from one commit to the next: encoding allocates and faults in memory once.
     buffer: Vec<u8>,
+    /// Bytes appended since the last rotation.
+    since_rotation: u64,
 }
 
 /// What reading the journal found.
@@ -69,8 +77,12 @@ impl AlertJournal {
         let dir = database.with_file_name(name);
         std::fs::create_dir_all(&dir)?;
         let next = segments(&dir)?.last().map_or(1, |(number, _)| number + 1);
-        let writer = Writer { segment: next, file: None, buffer: Vec::new() };
-        Ok(AlertJournal { dir, writer: Mutex::new(writer) })
+        let writer = Writer { segment: next, file: None, buffer: Vec::new(), since_rotation: 0 };
+        Ok(AlertJournal {
+            dir,
+            writer: Mutex::new(writer),
+            fold_after_bytes: AtomicU64::new(FOLD_AFTER_BYTES),
+        })
     }
 
     /// The directory holding the segments.
@@ -82,14 +94,20 @@ impl AlertJournal {
         self.writer.lock().expect("alert journal lock poisoned")
     }
 
+    /// Changes [`FOLD_AFTER_BYTES`] for this journal.
+    pub fn fold_after(&self, bytes: u64) {
+        self.fold_after_bytes.store(bytes, Ordering::Relaxed);
+    }
+
     /// Appends one record holding `alerts`, in one write. Blocks for the write into the page
     /// cache (no fsync), which is shorter than parsing the request that brought the alerts.
-    pub fn append(&self, alerts: &[Arc<Alert>]) -> std::io::Result<()> {
+    /// True when the journal has grown past its fold threshold since the last rotation.
+    pub fn append(&self, alerts: &[Arc<Alert>]) -> std::io::Result<bool> {
         if alerts.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut writer = self.lock();
-        let Writer { segment, file, buffer } = &mut *writer;
+        let Writer { segment, file, buffer, since_rotation } = &mut *writer;
         buffer.clear();
         buffer.extend_from_slice(&[0; RECORD_HEADER_BYTES]);
         alert_log::append_encoded(alerts, buffer);
@@ -100,6 +118,7 @@ impl AlertJournal {
         let checksum = xxh64(body, 0);
         buffer[..4].copy_from_slice(&length.to_le_bytes());
         buffer[4..RECORD_HEADER_BYTES].copy_from_slice(&checksum.to_le_bytes());
+        *since_rotation += buffer.len() as u64;
         let written = match file {
             Some(file) => file.write_all(buffer),
             None => OpenOptions::new()
@@ -118,7 +137,7 @@ impl AlertJournal {
             *segment += 1;
             *file = None;
         }
-        written
+        written.map(|()| *since_rotation > self.fold_after_bytes.load(Ordering::Relaxed))
     }
 
     /// Starts a new segment and returns its number: every segment before it is complete.
@@ -127,6 +146,7 @@ impl AlertJournal {
         if writer.file.take().is_some() {
             writer.segment += 1;
         }
+        writer.since_rotation = 0;
         writer.segment
     }
 
@@ -256,19 +276,22 @@ mod tests {
         let database = dir.0.join("klaxon.db");
         let journal = AlertJournal::open(&database).unwrap();
         assert_eq!(journal.dir(), dir.0.join("klaxon.db-alert-journal"));
-        journal.append(&[alert("A"), alert("B")]).unwrap();
+        assert!(!journal.append(&[alert("A"), alert("B")]).unwrap());
         journal.append(&[]).unwrap();
+        // Past the threshold an append asks for a fold, until the next rotation.
+        journal.fold_after(10);
+        assert!(journal.append(&[alert("B")]).unwrap());
         let first = journal.rotate();
         assert_eq!(journal.rotate(), first, "an untouched segment is not skipped");
         journal.append(&[alert("C")]).unwrap();
         let read = journal.read_before(first).unwrap();
-        assert_eq!((names(&read.alerts), read.records), (vec!["A", "B"], 1));
+        assert_eq!((names(&read.alerts), read.records), (vec!["A", "B", "B"], 2));
         // A restart appends after what is there and reads everything.
         drop(journal);
         let journal = AlertJournal::open(&database).unwrap();
         journal.append(&[alert("D")]).unwrap();
         let read = journal.read_before(u64::MAX).unwrap();
-        assert_eq!(names(&read.alerts), ["A", "B", "C", "D"]);
+        assert_eq!(names(&read.alerts), ["A", "B", "B", "C", "D"]);
         assert!(read.damaged.is_empty());
         journal.remove_before(first).unwrap();
         assert_eq!(names(&journal.read_before(u64::MAX).unwrap().alerts), ["C", "D"]);

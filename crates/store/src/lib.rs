@@ -35,7 +35,7 @@ mod alert_journal;
 mod alert_log;
 mod alert_rows;
 
-pub use alert_journal::{AlertJournal, JournalRead};
+pub use alert_journal::{AlertJournal, FOLD_AFTER_BYTES, JournalRead};
 mod rows;
 
 pub use rows::unix_nanos;
@@ -493,7 +493,7 @@ impl Store {
         }
         match self {
             Store::Sqlite { journal, .. } => {
-                journal.append(alerts).map_err(|source| journal_failure(journal, source))
+                journal.append(alerts).map(drop).map_err(|source| journal_failure(journal, source))
             }
             Store::Postgres(pool) => {
                 alert_log::encode_into(alerts, buffer);
