@@ -101,6 +101,10 @@ pub struct ServerFlags {
     /// Alertmanager does (a Klaxon addition).
     #[arg(long = "storage.persist-alerts", default_value_t = true, action = clap::ArgAction::Set)]
     pub storage_persist_alerts: bool,
+    /// Bytes the SQLite alert journal may gain between folds into the alerts table before it
+    /// is folded ahead of the next maintenance (a Klaxon addition).
+    #[arg(long = "storage.alert-journal-fold-bytes", default_value_t = store::FOLD_AFTER_BYTES)]
+    pub storage_alert_journal_fold_bytes: u64,
     /// How long to keep data for.
     #[arg(long = "data.retention", default_value = "120h", value_parser = parse_go_duration)]
     pub data_retention: Duration,
@@ -341,6 +345,7 @@ mod tests {
     fn storage_additions_parse() {
         let cli = Cli::try_parse_from(["klaxon"]).unwrap();
         assert!(cli.server.storage_persist_alerts);
+        assert_eq!(cli.server.storage_alert_journal_fold_bytes, 64 << 20);
         assert_eq!(cli.server.storage_poll_interval, Duration::from_secs(10));
         let cli = Cli::try_parse_from([
             "klaxon",

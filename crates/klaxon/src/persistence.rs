@@ -76,6 +76,9 @@ impl Persistence {
             store::redact(&flags.storage_url)
         };
         tracing::info!(backend = store.backend(), %location, "Opened the store");
+        if let Some(journal) = store.alert_journal() {
+            journal.fold_after(flags.storage_alert_journal_fold_bytes);
+        }
         Ok(Arc::new(Persistence {
             store,
             storage_path: flags.storage_path.clone(),

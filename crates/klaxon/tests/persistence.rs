@@ -355,3 +355,43 @@ async fn postgres_alerts_survive_sigkill() {
     let extra = [format!("--storage.url={}", database.url())];
     alerts_survive_restart("127.0.0.56:19093", "KILL", &extra, false).await;
 }
+
+/// The number of rows of the alerts table of a SQLite store.
+fn alert_table_rows(data: &Path) -> usize {
+    let output = Command::new(crate::support::require_program("python3"))
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
+             print(c.execute('SELECT count(*) FROM alerts').fetchone()[0])",
+        )
+        .arg(data.join("klaxon.db"))
+        .output()
+        .expect("count alert rows");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().parse().expect("a count")
+}
+
+/// A journal grown past `--storage.alert-journal-fold-bytes` is folded into the alerts table
+/// long before the next maintenance (15 minutes here), and what it held survives a SIGKILL.
+#[tokio::test]
+async fn sqlite_alert_journal_folds_early_when_it_grows() {
+    let data = ScratchDir::new("persistence-early-fold");
+    let extra = ["--storage.alert-journal-fold-bytes=1000".to_owned()];
+    let klaxon = Klaxon::start("127.0.0.57:19093", &data.0, &extra);
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v2/alerts", klaxon.url);
+    let reply =
+        request(&client, "POST", &url, Some(&alert_batch(0, 50, "2030-01-01T00:00:00.000Z"))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let started = Instant::now();
+    while alert_table_rows(&data.0) < 50 || journal_segments(&data.0) > 0 {
+        assert!(started.elapsed() < READY_DEADLINE, "the alert journal was not folded early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = firing_alerts(&client, &klaxon.url).await;
+    klaxon.stop("KILL");
+    let klaxon = Klaxon::start("127.0.0.57:19093", &data.0, &extra);
+    // A new client: the old one's pooled connection went with the killed process.
+    assert_eq!(firing_alerts(&reqwest::Client::new(), &klaxon.url).await, before);
+    klaxon.stop("TERM");
+}
