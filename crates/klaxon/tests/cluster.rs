@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::support::{Implementation, ScratchDir, Server, request, require_program};
+use crate::support::{self, Implementation, ScratchDir, Server, request, require_program};
 
 const GROUP_WAIT: Duration = Duration::from_secs(3);
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);
@@ -91,19 +91,12 @@ async fn status(client: &reqwest::Client, node: &Node) -> Value {
 }
 
 /// Polls until `check` holds or [`CONVERGE`] passes; then panics with `what`.
-pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + CONVERGE;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("not within {CONVERGE:?}: {what}");
+    support::eventually(what, CONVERGE, check).await
 }
 
 /// Starts the nodes in order, each listing all the others as peers.

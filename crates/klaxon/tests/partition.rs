@@ -20,9 +20,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
-use crate::support::{Implementation, ScratchDir, Server, request, require_program};
+use crate::support::{Implementation, ScratchDir, Server, eventually, request, require_program};
 
 const HUB: &str = "klx-ct-hub";
 const BRIDGE: &str = "klx-ct-br";
@@ -179,22 +178,6 @@ fn cluster_flags(index: usize) -> Vec<String> {
         NODE_IPS.iter().filter(|ip| **ip != own).map(|ip| format!("--cluster.peer={ip}:9094")),
     );
     flags
-}
-
-/// Polls until `check` holds or `within` passes; then panics with `what`.
-async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("not within {within:?}: {what}");
 }
 
 async fn member_count(client: &reqwest::Client, node: &Server) -> usize {

@@ -108,19 +108,12 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Value {
 }
 
 /// Polls `check` until it returns a value or [`CONVERGE`] passes; then panics with `what`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "not within {CONVERGE:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::poll_for(what, CONVERGE, check).await
 }
 
 /// Watches the sink for [`QUIET`]: `alertname`'s notifications must stay at `expected`.

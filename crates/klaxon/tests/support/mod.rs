@@ -44,7 +44,36 @@ impl Drop for ScratchDir {
     }
 }
 
-/// The path of an external program the test needs; panics (never skips) when it is missing.
+/// Polls `check` every 50 ms until it gives a value or `within` passes; then panics with
+/// `what`.
+pub async fn poll_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// [`poll_for`] for a condition.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    poll_for(what, within, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+}
+
 /// Polls `url` on `server` until `found` accepts the JSON answer (within 40 s), or fails
 /// with the last answer and the server's log.
 pub async fn wait_for_json(
@@ -105,6 +134,7 @@ impl PostgresSchema {
     }
 }
 
+/// The path of an external program the test needs; panics (never skips) when it is missing.
 pub fn require_program(name: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
